@@ -1,0 +1,9 @@
+/** The pure protocol core (no I/O, no clock): vocabulary, machines, snapshot, decide(). */
+export * from './vocabulary.js';
+export * from './rm.js';
+export * from './em.js';
+export * from './cs.js';
+export * from './pec.js';
+export * from './policy.js';
+export * from './snapshot.js';
+export * from './types.js';
