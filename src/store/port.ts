@@ -1,0 +1,145 @@
+/**
+ * The store port: everything the case service, the outbox sender, the scheduler and the CLI
+ * need from persistence. SQL lives only in the adapter (src/store/sqlite.ts); a PostgreSQL
+ * adapter can implement the same interface later.
+ *
+ * All instants are RFC 3339 UTC strings; all methods are synchronous (better-sqlite3), and
+ * `transaction(fn)` runs fn atomically (nested calls join the outer transaction).
+ */
+import type { CaseSnapshot, EMState, LogEntry, MessageCode, PXA, TimerRef } from '../protocol/index.js';
+
+export interface CaseSummary {
+  id: string;
+  title: string;
+  em: EMState;
+  pxa: PXA;
+  embargoEnd: string | null;
+  participants: number;
+}
+
+export interface Contact {
+  email: string;
+  name: string | null;
+  maxEmbargoDays: number | null;
+  pgpKey: string | null;
+}
+
+export interface Attachment {
+  filename: string;
+  contentType: string;
+  content: Buffer;
+}
+
+export interface Report {
+  id: number;
+  caseId: string;
+  /** The inbound message that carried it (null for `case new`). */
+  messageId: string | null;
+  from: string;
+  subject: string;
+  text: string;
+  attachments: Attachment[];
+  receivedAt: string;
+}
+
+export type OutboxStatus = 'pending' | 'sent' | 'failed';
+
+export interface OutboxRow {
+  id: number;
+  caseId: string | null;
+  /** One recipient per row; an array for the JSON contract. */
+  to: string[];
+  subject: string;
+  types: MessageCode[];
+  status: OutboxStatus;
+  attempts: number;
+  /** Pre-assigned Message-ID, `<...>` form, kept across retries. */
+  messageId: string;
+  calendarMethod: 'REQUEST' | 'CANCEL' | 'DECLINECOUNTER' | null;
+  /** The rendered RFC 822 message. */
+  raw: Buffer;
+  /** SMTP envelope sender (VERP address for bounce matching). */
+  envelopeFrom: string;
+  createdAt: string;
+  nextAttemptAt: string;
+  lastError: string | null;
+  sentAt: string | null;
+}
+
+export type NewOutboxRow = Omit<OutboxRow, 'id' | 'status' | 'attempts' | 'lastError' | 'sentAt'>;
+
+export interface LedgerEntry {
+  messageId: string;
+  /** SHA-256 of the raw bytes. */
+  sha256: string;
+  /** SHA-256 of the raw bytes without trace headers (DESIGN.md §2 "Duplicates"). */
+  contentSha256: string;
+  caseId: string | null;
+  /** applied | ignored | quarantined | duplicate ... */
+  outcome: string;
+  at: string;
+}
+
+export interface QuarantineEntry {
+  id: number;
+  messageId: string | null;
+  from: string | null;
+  reason: string;
+  at: string;
+  detail: string;
+  /** The raw message kept for release or audit. */
+  rawId: number;
+}
+
+export interface StoredTimer {
+  caseId: string;
+  timer: TimerRef;
+}
+
+export interface Store {
+  transaction<T>(fn: () => T): T;
+  close(): void;
+
+  /** Allocates the next case number for (prefix, year): 1, 2, … (restarts each year). */
+  nextCaseNumber(prefix: string, year: number): number;
+  getCase(id: string): CaseSnapshot | undefined;
+  /** Inserts or replaces the snapshot, and appends log entries not yet stored. */
+  saveCase(snapshot: CaseSnapshot): void;
+  listCases(): CaseSummary[];
+  /** The case an outgoing Message-ID of ours belongs to. */
+  caseByOutgoingMessageId(messageId: string): string | undefined;
+  /** The case an embargo event UID belongs to. */
+  caseByEmbargoUid(uid: string): string | undefined;
+
+  addReport(report: Omit<Report, 'id'>): number;
+  getReports(caseId: string): Report[];
+
+  getLedger(messageId: string): LedgerEntry | undefined;
+  addLedger(entry: LedgerEntry): void;
+
+  /** Keeps the raw inbound message (audit, quarantine release); returns its id. */
+  addRawMessage(messageId: string | null, raw: Buffer, receivedAt: string): number;
+  getRawMessage(id: number): Buffer | undefined;
+
+  addOutbox(row: NewOutboxRow): number;
+  listOutbox(filter?: { status?: OutboxStatus }): OutboxRow[];
+  /** Pending rows whose nextAttemptAt <= now, oldest first. */
+  dueOutbox(now: string): OutboxRow[];
+  markSent(id: number, at: string): void;
+  /** Records a failed attempt: attempts+1, the error, and either a retry time or final failure. */
+  markAttemptFailed(id: number, error: string, retryAt: string | null): void;
+
+  setTimer(caseId: string, timer: TimerRef): void;
+  clearTimer(caseId: string, id: string): void;
+  dueTimers(now: string): StoredTimer[];
+
+  addQuarantine(entry: Omit<QuarantineEntry, 'id'>): number;
+  listQuarantine(): QuarantineEntry[];
+  getQuarantine(id: number): QuarantineEntry | undefined;
+  deleteQuarantine(id: number): void;
+
+  upsertContact(contact: Contact): void;
+  getContact(email: string): Contact | undefined;
+}
+
+export type { LogEntry };
