@@ -24,10 +24,12 @@ export default tseslint.config(
             { group: ['node:*'], message: 'src/protocol is pure: no Node.js modules.' },
             { group: ['../*', '!./*'], message: 'src/protocol imports nothing of the rest of the project.' },
           ],
-          paths: ['fs', 'path', 'os', 'net', 'http', 'https', 'child_process', 'crypto', 'process'].map((name) => ({
-            name,
-            message: 'src/protocol is pure: no I/O.',
-          })),
+          paths: ['fs', 'path', 'os', 'net', 'http', 'https', 'child_process', 'crypto', 'process'].map(
+            (name) => ({
+              name,
+              message: 'src/protocol is pure: no I/O.',
+            }),
+          ),
         },
       ],
       'no-restricted-globals': [

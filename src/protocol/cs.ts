@@ -12,7 +12,9 @@ export type PXAEvent = 'P' | 'X' | 'A';
 export type CSState = `${VFD}${PXA}`;
 
 /** The 32 valid states: 4 vfd × 8 pxa (PROTOCOL.md §3.4). */
-export const CS_STATES: readonly CSState[] = VFD_STATES.flatMap((v) => PXA_STATES.map((p) => `${v}${p}` as CSState));
+export const CS_STATES: readonly CSState[] = VFD_STATES.flatMap((v) =>
+  PXA_STATES.map((p) => `${v}${p}` as CSState),
+);
 
 const has = (s: string, i: number) => s[i] === s[i]?.toUpperCase();
 const upper = (s: string, i: number) => s.slice(0, i) + (s[i] as string).toUpperCase() + s.slice(i + 1);
@@ -23,7 +25,7 @@ const upper = (s: string, i: number) => s.slice(0, i) + (s[i] as string).toUpper
  */
 export function csNext(state: string, event: CSEvent): CSState | undefined {
   const i = CS_EVENTS.indexOf(event);
-  if (i < 0 || state.length !== 6 || has(state, i)) return undefined;
+  if (i < 0 || !(CS_STATES as readonly string[]).includes(state) || has(state, i)) return undefined;
   if (!has(state, 0) && has(state, 3) && event !== 'V') return undefined; // rule 3
   if (!has(state, 3) && has(state, 4) && event !== 'P') return undefined; // rule 4
   if (event === 'F' && !has(state, 0)) return undefined; // rule 2
@@ -54,7 +56,7 @@ export function pxaApply(pxa: PXA, event: PXAEvent): PXA {
   const letters = pxa.split('');
   const i = 'PXA'.indexOf(event);
   letters[i] = event;
-  if (event === 'X') letters[0] = 'P';
+  if (letters[1] === 'X') letters[0] = 'P';
   return letters.join('') as PXA;
 }
 

@@ -7,3 +7,6 @@ export * from './pec.js';
 export * from './policy.js';
 export * from './snapshot.js';
 export * from './types.js';
+export * from './decide.js';
+export * from './errors.js';
+export * from './time.js';

@@ -53,11 +53,7 @@ export type Input =
   | { kind: 'delivery-failure'; to: string; permanent: boolean; types: MessageCode[]; detail: string };
 
 export type TimerKind =
-  | 'embargo-expiry'
-  | 'embargo-reminder'
-  | 'rsvp-deadline'
-  | 'rsvp-reminder'
-  | 'vendor-response';
+  'embargo-expiry' | 'embargo-reminder' | 'rsvp-deadline' | 'rsvp-reminder' | 'vendor-response';
 
 export interface TimerRef {
   /** Stable per case: setting the same id again moves the timer. */

@@ -66,7 +66,12 @@ export const ERROR_CODES = ['RE', 'EE', 'CE', 'GE'] as const satisfies readonly 
 export type AckCode = (typeof ACK_CODES)[number];
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export const ACK_OF: Readonly<Record<MessageFamily, AckCode>> = { RM: 'RK', EM: 'EK', CS: 'CK', GENERAL: 'GK' };
+export const ACK_OF: Readonly<Record<MessageFamily, AckCode>> = {
+  RM: 'RK',
+  EM: 'EK',
+  CS: 'CK',
+  GENERAL: 'GK',
+};
 export const ERROR_OF: Readonly<Record<MessageFamily, ErrorCode>> = {
   RM: 'RE',
   EM: 'EE',
@@ -149,7 +154,8 @@ export const PEC_STATES = ['NO_EMBARGO', 'INVITED', 'SIGNATORY', 'LAPSED', 'DECL
 export type PEC = (typeof PEC_STATES)[number];
 
 function member<T extends string>(values: readonly T[]) {
-  return (value: unknown): value is T => typeof value === 'string' && (values as readonly string[]).includes(value);
+  return (value: unknown): value is T =>
+    typeof value === 'string' && (values as readonly string[]).includes(value);
 }
 export const isMessageCode = member(MESSAGE_CODES);
 export const isRMState = member(RM_STATES);
