@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The project's test command (README: `npm test`): type check, lint, format check, then the
+# whole vitest suite. It ends with one line "N passed, N failed[, N skipped]".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+npx tsc -p tsconfig.json --noEmit || exit 1
+npx eslint . || exit 1
+npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
+
+results="$(mktemp -t vitest-results.XXXXXX.json)"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@"
+code=$?
+node scripts/test-summary.mjs "$results" || code=1
+rm -f "$results"
+exit $code
