@@ -1,0 +1,231 @@
+/**
+ * The case service: load the snapshot → decide() → persist everything in ONE store
+ * transaction (ledger row, raw message, snapshot and log, reports, rendered outbox rows with
+ * their pre-assigned Message-IDs, timers). Mails are rendered before the transaction (MIME
+ * composition is asynchronous); the transaction itself is synchronous.
+ */
+import { decide, newCase } from '../protocol/index.js';
+import type { CaseSnapshot, Decision, Input, MailEffect, Policy, TimerRef } from '../protocol/index.js';
+import type { Attachment, LedgerEntry, NewOutboxRow, Report, Store } from '../store/port.js';
+
+export interface BotIdentity {
+  address: string;
+  name: string;
+  domain: string;
+  caseIdPrefix: string;
+}
+
+/** The inbound mail being processed, as the service needs it. */
+export interface InboundMail {
+  messageId: string | null;
+  raw: Buffer;
+  receivedAt: string;
+  subject: string;
+  references: string[];
+  ledger: Omit<LedgerEntry, 'caseId' | 'outcome' | 'at'> | null;
+}
+
+export interface ReportContent {
+  from: string;
+  subject: string;
+  text: string;
+  attachments: Attachment[];
+}
+
+export interface ComposeRequest {
+  effect: MailEffect;
+  snapshot: CaseSnapshot;
+  inbound: { messageId: string; references: string[]; subject: string } | null;
+  /** For report mails: the reports to include. */
+  reports: Array<Pick<Report, 'subject' | 'text' | 'attachments' | 'from' | 'receivedAt'>>;
+  now: string;
+}
+
+/** Renders one mail effect into an outbox row (src/outbound). */
+export type Composer = (req: ComposeRequest) => Promise<NewOutboxRow>;
+
+export interface CaseServiceDeps {
+  store: Store;
+  policy: Policy;
+  bot: BotIdentity;
+  coordinators: ReadonlyArray<{ email: string; name?: string | null }>;
+  /** Per-contact embargo limits (config `contacts`). */
+  contactMaxDays: (email: string) => number | null;
+  compose: Composer;
+}
+
+export interface Outcome {
+  caseId: string;
+  applied: boolean;
+  outbox: number[];
+  decision: Decision & { input: Input };
+}
+
+export function formatCaseId(prefix: string, year: number, n: number): string {
+  return `${prefix}-${year}-${String(n).padStart(4, '0')}`;
+}
+
+export class CaseService {
+  constructor(private readonly deps: CaseServiceDeps) {}
+
+  get store(): Store {
+    return this.deps.store;
+  }
+
+  /** A new report (a mail with no case reference, or `case new`): opens a case. */
+  async openCase(
+    input: Extract<Input, { kind: 'report' }>,
+    opts: { now: string; title: string; inbound: InboundMail | null; report: ReportContent },
+  ): Promise<Outcome> {
+    const { store, bot } = this.deps;
+    const year = new Date(opts.now).getUTCFullYear();
+    // The number is allocated inside the final transaction; render with a provisional snapshot.
+    const draftId = formatCaseId(bot.caseIdPrefix, year, peekCaseNumber(store, bot.caseIdPrefix, year));
+    const fresh = newCase({
+      id: draftId,
+      title: opts.title,
+      now: opts.now,
+      domain: bot.domain,
+      coordinators: this.deps.coordinators,
+    });
+    const decision = decide(fresh, input, { now: opts.now, policy: this.deps.policy });
+    const report = { ...opts.report, receivedAt: opts.now };
+    const rows = await this.render(decision, opts.inbound, [report], [report], opts.now);
+    return store.transaction(() => {
+      const n = store.nextCaseNumber(bot.caseIdPrefix, year);
+      const caseId = formatCaseId(bot.caseIdPrefix, year, n);
+      if (caseId !== draftId)
+        throw new Error(`case number changed while rendering (${draftId} → ${caseId}); retry`);
+      return this.persist({ ...decision, input }, opts.inbound, rows, { ...report, caseId }, opts.now);
+    });
+  }
+
+  /** A message, timer or delivery failure for an existing case. */
+  async apply(
+    caseId: string,
+    input: Input,
+    opts: { now: string; inbound: InboundMail | null; report?: ReportContent },
+  ): Promise<Outcome> {
+    const { store } = this.deps;
+    const snapshot = store.getCase(caseId);
+    if (!snapshot) throw new Error(`no case ${caseId}`);
+    const prepared = this.prepareInput(input);
+    const decision = decide(snapshot, prepared, { now: opts.now, policy: this.deps.policy });
+    const stored = store.getReports(caseId);
+    const latest = opts.report ? [{ ...opts.report, receivedAt: opts.now }] : stored.slice(-1);
+    const rows = await this.render(
+      decision,
+      opts.inbound,
+      [...stored, ...latest.filter(() => !!opts.report)],
+      latest,
+      opts.now,
+    );
+    return store.transaction(() => {
+      const current = store.getCase(caseId);
+      if (!current || current.log.length !== snapshot.log.length) {
+        throw new Error(`case ${caseId} changed while this message was processed; retry`);
+      }
+      const report = opts.report ? { ...opts.report, caseId, receivedAt: opts.now } : null;
+      return this.persist({ ...decision, input: prepared }, opts.inbound, rows, report, opts.now);
+    });
+  }
+
+  /** Runs every timer due at `now`, oldest first. Returns the number fired. */
+  async runDueTimers(now: string): Promise<number> {
+    let fired = 0;
+    for (const { caseId, timer } of this.deps.store.dueTimers(now)) {
+      await this.apply(caseId, { kind: 'timer', timer }, { now, inbound: null });
+      fired += 1;
+    }
+    return fired;
+  }
+
+  /** Fills what the pure core cannot know: a contact's own embargo limit. */
+  private prepareInput(input: Input): Input {
+    if (input.kind !== 'message' || !input.payload.invite) return input;
+    const inv = input.payload.invite;
+    const maxEmbargoDays = inv.maxEmbargoDays ?? this.deps.contactMaxDays(inv.email);
+    return { ...input, payload: { ...input.payload, invite: { ...inv, maxEmbargoDays } } };
+  }
+
+  private async render(
+    decision: Decision,
+    inbound: InboundMail | null,
+    allReports: ComposeRequest['reports'],
+    latestReports: ComposeRequest['reports'],
+    now: string,
+  ): Promise<NewOutboxRow[]> {
+    const rows: NewOutboxRow[] = [];
+    const replyTo =
+      inbound && inbound.messageId
+        ? { messageId: inbound.messageId, references: inbound.references, subject: inbound.subject }
+        : null;
+    for (const effect of decision.effects) {
+      if (effect.type !== 'mail') continue;
+      const which = effect.kind === 'report' ? effect.data.lines?.[0] : undefined;
+      rows.push(
+        await this.deps.compose({
+          effect,
+          snapshot: decision.snapshot,
+          inbound: effect.replyToInbound ? replyTo : null,
+          reports: effect.kind !== 'report' ? [] : which === 'latest' ? latestReports : allReports,
+          now,
+        }),
+      );
+    }
+    return rows;
+  }
+
+  private persist(
+    decision: Decision & { input: Input },
+    inbound: InboundMail | null,
+    rows: NewOutboxRow[],
+    report: (ReportContent & { caseId: string; receivedAt: string }) | null,
+    now: string,
+  ): Outcome {
+    const { store } = this.deps;
+    const caseId = decision.snapshot.id;
+    if (inbound) {
+      store.addRawMessage(inbound.messageId, inbound.raw, inbound.receivedAt);
+      if (inbound.ledger) {
+        store.addLedger({
+          ...inbound.ledger,
+          caseId,
+          outcome: decision.applied ? 'applied' : 'ignored',
+          at: now,
+        });
+      }
+    }
+    store.saveCase(decision.snapshot);
+    if (report) {
+      store.addReport({
+        caseId,
+        messageId: inbound?.messageId ?? null,
+        from: report.from,
+        subject: report.subject,
+        text: report.text,
+        attachments: report.attachments,
+        receivedAt: report.receivedAt,
+      });
+    }
+    const outbox = rows.map((row) => store.addOutbox({ ...row, caseId }));
+    // A fired timer is done, in the same transaction, unless decide() set it again.
+    if (decision.input.kind === 'timer') store.clearTimer(caseId, decision.input.timer.id);
+    for (const effect of decision.effects) {
+      if (effect.type === 'timer-set') store.setTimer(caseId, effect.timer as TimerRef);
+      else if (effect.type === 'timer-clear') store.clearTimer(caseId, effect.id);
+    }
+    return { caseId, applied: decision.applied, outbox, decision };
+  }
+}
+
+/** The number the next case of (prefix, year) will get, without allocating it. */
+function peekCaseNumber(store: Store, prefix: string, year: number): number {
+  const pattern = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-${year}-(\\d+)$`, 'i');
+  let max = 0;
+  for (const c of store.listCases()) {
+    const m = pattern.exec(c.id);
+    if (m) max = Math.max(max, Number(m[1]));
+  }
+  return max + 1;
+}
