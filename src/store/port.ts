@@ -5,6 +5,9 @@
  *
  * All instants are RFC 3339 UTC strings; all methods are synchronous (better-sqlite3), and
  * `transaction(fn)` runs fn atomically (nested calls join the outer transaction).
+ * Message-IDs are stored and looked up in their `<...>` form; case ids, embargo UIDs and contact
+ * emails compare case-insensitively. A `caseId` written anywhere must name a saved case by the
+ * time the (outermost) transaction commits.
  */
 import type { CaseSnapshot, EMState, LogEntry, MessageCode, PXA, TimerRef } from '../protocol/index.js';
 
@@ -115,7 +118,10 @@ export interface Store {
   getReports(caseId: string): Report[];
 
   getLedger(messageId: string): LedgerEntry | undefined;
+  /** Records a new Message-ID; throws if it is already in the ledger (never applied twice). */
   addLedger(entry: LedgerEntry): void;
+  /** Records a new outcome for a Message-ID already in the ledger (e.g. a released quarantine). */
+  replaceLedger(entry: LedgerEntry): void;
 
   /** Keeps the raw inbound message (audit, quarantine release); returns its id. */
   addRawMessage(messageId: string | null, raw: Buffer, receivedAt: string): number;

@@ -1,0 +1,562 @@
+/**
+ * The SQLite implementation of the store port (better-sqlite3, synchronous).
+ *
+ * - WAL journal, `synchronous = FULL` (a commit survives power loss, not only a crash),
+ *   foreign keys on, a busy timeout so that the daemon and a CLI command can share the file.
+ * - `transaction(fn)`: the outermost call is `BEGIN IMMEDIATE` (the write lock is taken at
+ *   once, so a read-check-write such as the ledger check cannot race another process); nested
+ *   calls are savepoints of the outer transaction.
+ * - The case snapshot is stored as JSON and returned exactly as saved; the other columns of
+ *   `cases` and the `log_events`/`embargo_uids` rows are derived from it in `saveCase`.
+ * - SQL lives only in src/store.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { CaseSnapshot, EMState, MessageCode, PXA, TimerKind, TimerRef } from '../protocol/index.js';
+import { normEmail } from '../protocol/index.js';
+import { migrate } from './migrations.js';
+import type {
+  Attachment,
+  CaseSummary,
+  Contact,
+  LedgerEntry,
+  NewOutboxRow,
+  OutboxRow,
+  OutboxStatus,
+  QuarantineEntry,
+  Report,
+  Store,
+  StoredTimer,
+} from './port.js';
+
+/** How long a writer waits for another process's lock before failing (ms). */
+export const BUSY_TIMEOUT_MS = 10_000;
+
+interface CaseRow {
+  id: string;
+  title: string;
+  em: string;
+  pxa: string;
+  embargo_end: string | null;
+  participants: number;
+  snapshot: string;
+}
+
+interface ReportRow {
+  id: number;
+  case_id: string;
+  message_id: string | null;
+  sender: string;
+  subject: string;
+  body: string;
+  received_at: string;
+}
+
+interface AttachmentRow {
+  report_id: number;
+  filename: string;
+  content_type: string;
+  content: Buffer;
+}
+
+interface LedgerRow {
+  message_id: string;
+  sha256: string;
+  content_sha256: string;
+  case_id: string | null;
+  outcome: string;
+  at: string;
+}
+
+interface OutboxDbRow {
+  id: number;
+  case_id: string | null;
+  recipients: string;
+  subject: string;
+  types: string;
+  status: string;
+  attempts: number;
+  message_id: string;
+  calendar_method: string | null;
+  raw: Buffer;
+  envelope_from: string;
+  created_at: string;
+  next_attempt_at: string;
+  last_error: string | null;
+  sent_at: string | null;
+}
+
+interface TimerRow {
+  case_id: string;
+  id: string;
+  kind: string;
+  due: string;
+  ref: string;
+}
+
+interface QuarantineRow {
+  id: number;
+  message_id: string | null;
+  sender: string | null;
+  reason: string;
+  at: string;
+  detail: string;
+  raw_id: number;
+}
+
+interface ContactRow {
+  email: string;
+  name: string | null;
+  max_embargo_days: number | null;
+  pgp_key: string | null;
+}
+
+/** Epoch milliseconds of an RFC 3339 instant; throws on anything else. */
+function instantMs(value: string, what: string): number {
+  const ms = /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms)) throw new Error(`${what}: not an RFC 3339 instant: ${JSON.stringify(value)}`);
+  return ms;
+}
+
+/** Message-IDs are stored in their `<...>` form, whatever form the caller has. */
+export function normMessageId(messageId: string): string {
+  const id = messageId.trim();
+  return id.startsWith('<') && id.endsWith('>') ? id : `<${id.replace(/^<|>$/g, '')}>`;
+}
+
+function parseJson<T>(text: string): T {
+  return JSON.parse(text) as T;
+}
+
+function toOutboxRow(r: OutboxDbRow): OutboxRow {
+  return {
+    id: r.id,
+    caseId: r.case_id,
+    to: parseJson<string[]>(r.recipients),
+    subject: r.subject,
+    types: parseJson<MessageCode[]>(r.types),
+    status: r.status as OutboxStatus,
+    attempts: r.attempts,
+    messageId: r.message_id,
+    calendarMethod: r.calendar_method as OutboxRow['calendarMethod'],
+    raw: r.raw,
+    envelopeFrom: r.envelope_from,
+    createdAt: r.created_at,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    sentAt: r.sent_at,
+  };
+}
+
+function toQuarantine(r: QuarantineRow): QuarantineEntry {
+  return {
+    id: r.id,
+    messageId: r.message_id,
+    from: r.sender,
+    reason: r.reason,
+    at: r.at,
+    detail: r.detail,
+    rawId: r.raw_id,
+  };
+}
+
+function toLedger(r: LedgerRow): LedgerEntry {
+  return {
+    messageId: r.message_id,
+    sha256: r.sha256,
+    contentSha256: r.content_sha256,
+    caseId: r.case_id,
+    outcome: r.outcome,
+    at: r.at,
+  };
+}
+
+/** The instant of a case's last change: its latest log entry, else its creation. */
+function updatedAt(s: CaseSnapshot): string {
+  const last = s.log[s.log.length - 1];
+  return last ? last.at : s.createdAt;
+}
+
+export interface SqliteStore extends Store {
+  /** The open better-sqlite3 handle (tests and maintenance only: keep SQL in src/store). */
+  readonly db: Database.Database;
+}
+
+/**
+ * Opens (creating it and its folder if needed) the SQLite database at `path` and applies
+ * pending migrations. `:memory:` gives a private in-memory store.
+ */
+export function openSqliteStore(path: string): SqliteStore {
+  if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return new SqliteStoreImpl(db);
+}
+
+class SqliteStoreImpl implements SqliteStore {
+  readonly db: Database.Database;
+  private readonly q;
+
+  constructor(db: Database.Database) {
+    this.db = db;
+    this.q = {
+      nextCaseNumber: db.prepare<[string, number], { counter: number }>(
+        `INSERT INTO case_counters (prefix, year, counter) VALUES (?, ?, 1)
+         ON CONFLICT (prefix, year) DO UPDATE SET counter = counter + 1
+         RETURNING counter`,
+      ),
+      getCase: db.prepare<[string], { snapshot: string }>('SELECT snapshot FROM cases WHERE id = ?'),
+      upsertCase: db.prepare<[string, string, string, string, string | null, number, string, string, string]>(
+        `INSERT INTO cases (id, title, em, pxa, embargo_end, participants, snapshot, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET
+           title = excluded.title, em = excluded.em, pxa = excluded.pxa,
+           embargo_end = excluded.embargo_end, participants = excluded.participants,
+           snapshot = excluded.snapshot, created_at = excluded.created_at,
+           updated_at = excluded.updated_at`,
+      ),
+      listCases: db.prepare<[], CaseRow>(
+        'SELECT id, title, em, pxa, embargo_end, participants, snapshot FROM cases ORDER BY rowid',
+      ),
+      logCount: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM log_events WHERE case_id = ?'),
+      addLog: db.prepare<[string, number, string, string, string | null, string, string]>(
+        `INSERT INTO log_events (case_id, idx, at, kind, sender, types, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      addUid: db.prepare<[string, string]>(
+        'INSERT INTO embargo_uids (uid, case_id) VALUES (?, ?) ON CONFLICT (uid) DO NOTHING',
+      ),
+      uidOwner: db.prepare<[string], { case_id: string }>('SELECT case_id FROM embargo_uids WHERE uid = ?'),
+      caseByMessageId: db.prepare<[string], { case_id: string }>(
+        'SELECT case_id FROM message_index WHERE message_id = ?',
+      ),
+      addMessageIndex: db.prepare<[string, string]>(
+        'INSERT INTO message_index (message_id, case_id) VALUES (?, ?) ON CONFLICT (message_id) DO NOTHING',
+      ),
+      addReport: db.prepare<[string, string | null, string, string, string, string]>(
+        `INSERT INTO reports (case_id, message_id, sender, subject, body, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      addAttachment: db.prepare<[number, number, string, string, Buffer]>(
+        `INSERT INTO report_attachments (report_id, position, filename, content_type, content) VALUES (?, ?, ?, ?, ?)`,
+      ),
+      getReports: db.prepare<[string], ReportRow>(
+        'SELECT id, case_id, message_id, sender, subject, body, received_at FROM reports WHERE case_id = ? ORDER BY id',
+      ),
+      getAttachments: db.prepare<[string], AttachmentRow>(
+        `SELECT a.report_id, a.filename, a.content_type, a.content
+         FROM report_attachments a JOIN reports r ON r.id = a.report_id
+         WHERE r.case_id = ? ORDER BY a.report_id, a.position`,
+      ),
+      getLedger: db.prepare<[string], LedgerRow>('SELECT * FROM inbound_ledger WHERE message_id = ?'),
+      addLedger: db.prepare<[string, string, string, string | null, string, string]>(
+        `INSERT INTO inbound_ledger (message_id, sha256, content_sha256, case_id, outcome, at) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      replaceLedger: db.prepare<[string, string, string, string | null, string, string]>(
+        `INSERT INTO inbound_ledger (message_id, sha256, content_sha256, case_id, outcome, at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (message_id) DO UPDATE SET sha256 = excluded.sha256, content_sha256 = excluded.content_sha256,
+           case_id = excluded.case_id, outcome = excluded.outcome, at = excluded.at`,
+      ),
+      addRaw: db.prepare<[string | null, Buffer, string]>(
+        'INSERT INTO raw_messages (message_id, raw, received_at) VALUES (?, ?, ?)',
+      ),
+      getRaw: db.prepare<[number], { raw: Buffer }>('SELECT raw FROM raw_messages WHERE id = ?'),
+      addOutbox: db.prepare<
+        [string | null, string, string, string, string, string | null, Buffer, string, string, string, number]
+      >(
+        `INSERT INTO outbox (case_id, recipients, subject, types, status, attempts, message_id, calendar_method,
+                             raw, envelope_from, created_at, next_attempt_at, next_attempt_ms)
+         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      listOutbox: db.prepare<[], OutboxDbRow>('SELECT * FROM outbox ORDER BY id'),
+      listOutboxByStatus: db.prepare<[string], OutboxDbRow>(
+        'SELECT * FROM outbox WHERE status = ? ORDER BY id',
+      ),
+      dueOutbox: db.prepare<[number], OutboxDbRow>(
+        `SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY id`,
+      ),
+      markSent: db.prepare<[string, number]>(
+        `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ? WHERE id = ?`,
+      ),
+      markRetry: db.prepare<[string, string, number, number]>(
+        `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, next_attempt_ms = ?
+         WHERE id = ?`,
+      ),
+      markFailed: db.prepare<[string, number]>(
+        `UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`,
+      ),
+      setTimer: db.prepare<[string, string, string, string, number, string]>(
+        `INSERT INTO timers (case_id, id, kind, due, due_ms, ref) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (case_id, id) DO UPDATE SET kind = excluded.kind, due = excluded.due,
+           due_ms = excluded.due_ms, ref = excluded.ref`,
+      ),
+      clearTimer: db.prepare<[string, string]>('DELETE FROM timers WHERE case_id = ? AND id = ?'),
+      dueTimers: db.prepare<[number], TimerRow>(
+        'SELECT case_id, id, kind, due, ref FROM timers WHERE due_ms <= ? ORDER BY due_ms, case_id, id',
+      ),
+      addQuarantine: db.prepare<[string | null, string | null, string, string, string, number]>(
+        'INSERT INTO quarantine (message_id, sender, reason, at, detail, raw_id) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      listQuarantine: db.prepare<[], QuarantineRow>('SELECT * FROM quarantine ORDER BY id'),
+      getQuarantine: db.prepare<[number], QuarantineRow>('SELECT * FROM quarantine WHERE id = ?'),
+      deleteQuarantine: db.prepare<[number]>('DELETE FROM quarantine WHERE id = ?'),
+      upsertContact: db.prepare<[string, string | null, number | null, string | null]>(
+        `INSERT INTO contacts (email, name, max_embargo_days, pgp_key) VALUES (?, ?, ?, ?)
+         ON CONFLICT (email) DO UPDATE SET email = excluded.email, name = excluded.name,
+           max_embargo_days = excluded.max_embargo_days, pgp_key = excluded.pgp_key`,
+      ),
+      getContact: db.prepare<[string], ContactRow>('SELECT * FROM contacts WHERE email = ?'),
+    };
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  nextCaseNumber(prefix: string, year: number): number {
+    if (!Number.isInteger(year)) throw new Error(`nextCaseNumber: year must be an integer, got ${year}`);
+    const row = this.q.nextCaseNumber.get(prefix, year);
+    if (!row) throw new Error('nextCaseNumber: no counter returned');
+    return row.counter;
+  }
+
+  getCase(id: string): CaseSnapshot | undefined {
+    const row = this.q.getCase.get(id);
+    return row ? parseJson<CaseSnapshot>(row.snapshot) : undefined;
+  }
+
+  saveCase(snapshot: CaseSnapshot): void {
+    this.transaction(() => {
+      const id = snapshot.id;
+      const stored = this.q.logCount.get(id)?.n ?? 0;
+      if (snapshot.log.length < stored) {
+        throw new Error(
+          `saveCase(${id}): the snapshot has ${snapshot.log.length} log entries but ${stored} are stored; ` +
+            'the log is append-only (a stale snapshot?)',
+        );
+      }
+      this.q.upsertCase.run(
+        id,
+        snapshot.title,
+        snapshot.em,
+        snapshot.pxa,
+        snapshot.embargo.end,
+        snapshot.participants.length,
+        JSON.stringify(snapshot),
+        snapshot.createdAt,
+        updatedAt(snapshot),
+      );
+      for (let i = stored; i < snapshot.log.length; i++) {
+        const e = snapshot.log[i];
+        if (!e) continue;
+        this.q.addLog.run(id, i, e.at, e.kind, e.from, JSON.stringify(e.types), e.detail);
+      }
+      for (const p of snapshot.embargo.proposals) {
+        this.q.addUid.run(p.uid, id);
+        const owner = this.q.uidOwner.get(p.uid)?.case_id;
+        if (owner !== undefined && owner.toLowerCase() !== id.toLowerCase()) {
+          throw new Error(`saveCase(${id}): embargo UID ${p.uid} already belongs to case ${owner}`);
+        }
+      }
+    });
+  }
+
+  listCases(): CaseSummary[] {
+    return this.q.listCases.all().map((r) => ({
+      id: r.id,
+      title: r.title,
+      em: r.em as EMState,
+      pxa: r.pxa as PXA,
+      embargoEnd: r.embargo_end,
+      participants: r.participants,
+    }));
+  }
+
+  caseByOutgoingMessageId(messageId: string): string | undefined {
+    return this.q.caseByMessageId.get(normMessageId(messageId))?.case_id;
+  }
+
+  caseByEmbargoUid(uid: string): string | undefined {
+    return this.q.uidOwner.get(uid.trim())?.case_id;
+  }
+
+  addReport(report: Omit<Report, 'id'>): number {
+    return this.transaction(() => {
+      const { lastInsertRowid } = this.q.addReport.run(
+        report.caseId,
+        report.messageId,
+        report.from,
+        report.subject,
+        report.text,
+        report.receivedAt,
+      );
+      const id = Number(lastInsertRowid);
+      report.attachments.forEach((a, i) => {
+        this.q.addAttachment.run(id, i, a.filename, a.contentType, a.content);
+      });
+      return id;
+    });
+  }
+
+  getReports(caseId: string): Report[] {
+    const attachments = new Map<number, Attachment[]>();
+    for (const a of this.q.getAttachments.all(caseId)) {
+      const list = attachments.get(a.report_id) ?? [];
+      list.push({ filename: a.filename, contentType: a.content_type, content: a.content });
+      attachments.set(a.report_id, list);
+    }
+    return this.q.getReports.all(caseId).map((r) => ({
+      id: r.id,
+      caseId: r.case_id,
+      messageId: r.message_id,
+      from: r.sender,
+      subject: r.subject,
+      text: r.body,
+      attachments: attachments.get(r.id) ?? [],
+      receivedAt: r.received_at,
+    }));
+  }
+
+  getLedger(messageId: string): LedgerEntry | undefined {
+    const row = this.q.getLedger.get(normMessageId(messageId));
+    return row ? toLedger(row) : undefined;
+  }
+
+  addLedger(entry: LedgerEntry): void {
+    const existing = this.getLedger(entry.messageId);
+    if (existing) {
+      throw new Error(
+        `addLedger: ${existing.messageId} is already in the ledger (outcome ${existing.outcome}); ` +
+          'use replaceLedger to record a new outcome',
+      );
+    }
+    this.q.addLedger.run(...ledgerParams(entry));
+  }
+
+  replaceLedger(entry: LedgerEntry): void {
+    this.q.replaceLedger.run(...ledgerParams(entry));
+  }
+
+  addRawMessage(messageId: string | null, raw: Buffer, receivedAt: string): number {
+    const id = messageId === null ? null : normMessageId(messageId);
+    return Number(this.q.addRaw.run(id, raw, receivedAt).lastInsertRowid);
+  }
+
+  getRawMessage(id: number): Buffer | undefined {
+    return this.q.getRaw.get(id)?.raw;
+  }
+
+  addOutbox(row: NewOutboxRow): number {
+    const nextMs = instantMs(row.nextAttemptAt, 'addOutbox nextAttemptAt');
+    const messageId = normMessageId(row.messageId);
+    return this.transaction(() => {
+      const id = Number(
+        this.q.addOutbox.run(
+          row.caseId,
+          JSON.stringify(row.to),
+          row.subject,
+          JSON.stringify(row.types),
+          messageId,
+          row.calendarMethod,
+          row.raw,
+          row.envelopeFrom,
+          row.createdAt,
+          row.nextAttemptAt,
+          nextMs,
+        ).lastInsertRowid,
+      );
+      if (row.caseId !== null) this.q.addMessageIndex.run(messageId, row.caseId);
+      return id;
+    });
+  }
+
+  listOutbox(filter: { status?: OutboxStatus } = {}): OutboxRow[] {
+    const rows =
+      filter.status === undefined ? this.q.listOutbox.all() : this.q.listOutboxByStatus.all(filter.status);
+    return rows.map(toOutboxRow);
+  }
+
+  dueOutbox(now: string): OutboxRow[] {
+    return this.q.dueOutbox.all(instantMs(now, 'dueOutbox now')).map(toOutboxRow);
+  }
+
+  markSent(id: number, at: string): void {
+    expectOne(this.q.markSent.run(at, id).changes, `markSent: no outbox row ${id}`);
+  }
+
+  markAttemptFailed(id: number, error: string, retryAt: string | null): void {
+    const changes =
+      retryAt === null
+        ? this.q.markFailed.run(error, id).changes
+        : this.q.markRetry.run(error, retryAt, instantMs(retryAt, 'markAttemptFailed retryAt'), id).changes;
+    expectOne(changes, `markAttemptFailed: no outbox row ${id}`);
+  }
+
+  setTimer(caseId: string, timer: TimerRef): void {
+    const dueMs = instantMs(timer.due, `setTimer ${timer.id} due`);
+    this.q.setTimer.run(caseId, timer.id, timer.kind, timer.due, dueMs, timer.ref);
+  }
+
+  clearTimer(caseId: string, id: string): void {
+    this.q.clearTimer.run(caseId, id);
+  }
+
+  dueTimers(now: string): StoredTimer[] {
+    return this.q.dueTimers.all(instantMs(now, 'dueTimers now')).map((r) => ({
+      caseId: r.case_id,
+      timer: { id: r.id, kind: r.kind as TimerKind, due: r.due, ref: r.ref },
+    }));
+  }
+
+  addQuarantine(entry: Omit<QuarantineEntry, 'id'>): number {
+    const messageId = entry.messageId === null ? null : normMessageId(entry.messageId);
+    return Number(
+      this.q.addQuarantine.run(messageId, entry.from, entry.reason, entry.at, entry.detail, entry.rawId)
+        .lastInsertRowid,
+    );
+  }
+
+  listQuarantine(): QuarantineEntry[] {
+    return this.q.listQuarantine.all().map(toQuarantine);
+  }
+
+  getQuarantine(id: number): QuarantineEntry | undefined {
+    const row = this.q.getQuarantine.get(id);
+    return row ? toQuarantine(row) : undefined;
+  }
+
+  deleteQuarantine(id: number): void {
+    this.q.deleteQuarantine.run(id);
+  }
+
+  upsertContact(contact: Contact): void {
+    this.q.upsertContact.run(normEmail(contact.email), contact.name, contact.maxEmbargoDays, contact.pgpKey);
+  }
+
+  getContact(email: string): Contact | undefined {
+    const r = this.q.getContact.get(normEmail(email));
+    return r
+      ? { email: r.email, name: r.name, maxEmbargoDays: r.max_embargo_days, pgpKey: r.pgp_key }
+      : undefined;
+  }
+}
+
+function ledgerParams(e: LedgerEntry): [string, string, string, string | null, string, string] {
+  return [normMessageId(e.messageId), e.sha256, e.contentSha256, e.caseId, e.outcome, e.at];
+}
+
+function expectOne(changes: number, message: string): void {
+  if (changes !== 1) throw new Error(message);
+}
