@@ -72,7 +72,7 @@ export async function sendDue(
       continue;
     }
     const temporary = failure instanceof TransportError ? failure.temporary : true;
-    const error = describe(failure);
+    const error = errorText(failure);
     const retryAt = nextAttemptAt(row, opts.now, { temporary, giveUpHours: opts.giveUpHours });
     store.markAttemptFailed(row.id, error, retryAt);
     result.failed += 1;
@@ -83,7 +83,7 @@ export async function sendDue(
   return result;
 }
 
-function describe(err: unknown): string {
+function errorText(err: unknown): string {
   const text =
     err instanceof TransportError
       ? `${err.code}: ${err.message}`

@@ -14,7 +14,18 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
-import type { CalendarAction, MailKind, MessageCode, TransitionNote } from '../protocol/index.js';
+import type {
+  CalendarAction,
+  EMState,
+  MailKind,
+  MessageCode,
+  PEC,
+  PXA,
+  ProposalStatus,
+  RMState,
+  Role,
+  TransitionNote,
+} from '../protocol/index.js';
 
 /** Every MailKind, in the order of src/protocol/types.ts; each has `templates/<kind>.txt`. */
 export const MAIL_KINDS = [
@@ -70,12 +81,13 @@ export interface TemplateData {
   report: { subject: string; text: string; attachments: { filename: string; size: number }[] } | null;
   /** Case state, for recipients who may read the case (null otherwise, like `title`). */
   status: {
-    em: string;
-    pxa: string;
+    em: EMState;
+    pxa: PXA;
     embargoEnd: string | null;
-    proposals: { id: string; end: string; kind: string; status: string }[];
+    proposals: { id: string; end: string; kind: 'proposal' | 'revision'; status: ProposalStatus }[];
+    /** Engaged participants. */
     participants: number;
-    you: { roles: string[]; rm: string; consent: string } | null;
+    you: { roles: Role[]; rm: RMState; consent: PEC } | null;
   } | null;
   /** Formats an RFC 3339 instant for people: `2027-03-01 23:59:59 UTC`. */
   utc(instant: string): string;
