@@ -6,7 +6,7 @@
  */
 import { decide, newCase } from '../protocol/index.js';
 import type { CaseSnapshot, Decision, Input, MailEffect, Policy, TimerRef } from '../protocol/index.js';
-import type { Attachment, LedgerEntry, NewOutboxRow, Report, Store } from '../store/port.js';
+import type { Attachment, LedgerEntry, NewOutboxRow, Store } from '../store/port.js';
 
 export interface BotIdentity {
   address: string;
@@ -36,8 +36,8 @@ export interface ComposeRequest {
   effect: MailEffect;
   snapshot: CaseSnapshot;
   inbound: { messageId: string; references: string[]; subject: string } | null;
-  /** For report mails: the reports to include. */
-  reports: Array<Pick<Report, 'subject' | 'text' | 'attachments' | 'from' | 'receivedAt'>>;
+  /** For report mails: what is forwarded. */
+  report: ReportContent | null;
   now: string;
 }
 
@@ -90,7 +90,7 @@ export class CaseService {
     });
     const decision = decide(fresh, input, { now: opts.now, policy: this.deps.policy });
     const report = { ...opts.report, receivedAt: opts.now };
-    const rows = await this.render(decision, opts.inbound, [report], [report], opts.now);
+    const rows = await this.render(decision, opts.inbound, report, report, opts.now);
     return store.transaction(() => {
       const n = store.nextCaseNumber(bot.caseIdPrefix, year);
       const caseId = formatCaseId(bot.caseIdPrefix, year, n);
@@ -111,15 +111,9 @@ export class CaseService {
     if (!snapshot) throw new Error(`no case ${caseId}`);
     const prepared = this.prepareInput(input);
     const decision = decide(snapshot, prepared, { now: opts.now, policy: this.deps.policy });
-    const stored = store.getReports(caseId);
-    const latest = opts.report ? [{ ...opts.report, receivedAt: opts.now }] : stored.slice(-1);
-    const rows = await this.render(
-      decision,
-      opts.inbound,
-      [...stored, ...latest.filter(() => !!opts.report)],
-      latest,
-      opts.now,
-    );
+    // A newcomer gets the report that opened the case; an added report goes out by itself.
+    const first = store.getReports(caseId)[0] ?? null;
+    const rows = await this.render(decision, opts.inbound, first, opts.report ?? first, opts.now);
     return store.transaction(() => {
       const current = store.getCase(caseId);
       if (!current || current.log.length !== snapshot.log.length) {
@@ -151,8 +145,8 @@ export class CaseService {
   private async render(
     decision: Decision,
     inbound: InboundMail | null,
-    allReports: ComposeRequest['reports'],
-    latestReports: ComposeRequest['reports'],
+    first: ReportContent | null,
+    latest: ReportContent | null,
     now: string,
   ): Promise<NewOutboxRow[]> {
     const rows: NewOutboxRow[] = [];
@@ -162,13 +156,13 @@ export class CaseService {
         : null;
     for (const effect of decision.effects) {
       if (effect.type !== 'mail') continue;
-      const which = effect.kind === 'report' ? effect.data.lines?.[0] : undefined;
+      const report = effect.kind !== 'report' ? null : effect.data.report === 'latest' ? latest : first;
       rows.push(
         await this.deps.compose({
           effect,
           snapshot: decision.snapshot,
           inbound: effect.replyToInbound ? replyTo : null,
-          reports: effect.kind !== 'report' ? [] : which === 'latest' ? latestReports : allReports,
+          report,
           now,
         }),
       );

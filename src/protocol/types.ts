@@ -129,6 +129,8 @@ export interface MailEffect {
     date?: string;
     /** Free lines for alerts and reminders. */
     lines?: string[];
+    /** Kind `report`: the report that opened the case (`all`) or a report just added (`latest`). */
+    report?: 'all' | 'latest';
   };
 }
 

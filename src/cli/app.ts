@@ -1,0 +1,132 @@
+/** Wiring for the CLI commands: config → store, case service, transport. */
+import { mkdirSync } from 'node:fs';
+import { loadConfig, toPolicy } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { CaseService } from '../case/service.js';
+import { composeMail, newMessageId } from '../outbound/compose.js';
+import { sendDue } from '../outbound/sender.js';
+import type { SendResult } from '../outbound/sender.js';
+import { DirectoryTransport, SmtpTransport } from '../outbound/transports.js';
+import type { Transport } from '../outbound/transports.js';
+import type { Policy } from '../protocol/index.js';
+import { openSqliteStore } from '../store/sqlite.js';
+import type { SqliteStore } from '../store/sqlite.js';
+
+/** A handled failure: the CLI prints the message on one line and exits 1. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export interface App {
+  config: Config;
+  policy: Policy;
+  store: SqliteStore;
+  service: CaseService;
+  transport: Transport;
+  bot: { address: string; name: string; domain: string; caseIdPrefix: string };
+  /** Delivers due outbox rows; rows given up on become delivery failures told to the coordinators. */
+  send(now: string): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+export function configPath(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return option ?? env['VULTRON_MAIL_CONFIG'] ?? './config.json';
+}
+
+export function readConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const result = loadConfig(path, env);
+  if (!result.ok) throw new CliError(`${path}: invalid configuration\n  ${result.issues.join('\n  ')}`);
+  return result.config;
+}
+
+export function openApp(path: string, env: NodeJS.ProcessEnv = process.env): App {
+  const config = readConfig(path, env);
+  const policy = toPolicy(config);
+  const store = openSqliteStore(config.store.path);
+  const bot = {
+    address: config.bot.address,
+    name: config.bot.name,
+    domain: config.bot.domain,
+    caseIdPrefix: config.bot.caseIdPrefix,
+  };
+  const templatesDir = config.templates.directory ?? null;
+  const contacts = new Map(config.contacts.map((c) => [c.email.toLowerCase(), c]));
+  for (const c of config.contacts) {
+    store.upsertContact({
+      email: c.email,
+      name: c.name ?? null,
+      maxEmbargoDays: c.maxEmbargoDays ?? null,
+      pgpKey: c.pgpKey ?? null,
+    });
+  }
+  const service = new CaseService({
+    store,
+    policy,
+    bot,
+    coordinators: config.coordinators.map((email) => ({ email, name: contacts.get(email.toLowerCase())?.name ?? null })),
+    contactMaxDays: (email) => contacts.get(email.toLowerCase())?.maxEmbargoDays ?? null,
+    compose: async (req) =>
+      (
+        await composeMail(req.effect, {
+          snapshot: req.snapshot,
+          bot,
+          messageId: newMessageId(req.snapshot.id, bot.domain),
+          inbound: req.inbound,
+          report: req.report,
+          now: req.now,
+          templatesDir,
+        })
+      ).row,
+  });
+  let transport: Transport;
+  if (config.outbox.directory !== undefined) {
+    mkdirSync(config.outbox.directory, { recursive: true });
+    transport = new DirectoryTransport(config.outbox.directory);
+  } else {
+    transport = new SmtpTransport(config.smtp as ConstructorParameters<typeof SmtpTransport>[0]);
+  }
+  const app: App = {
+    config,
+    policy,
+    store,
+    service,
+    transport,
+    bot,
+    async send(now) {
+      const result = await sendDue(store, transport, { now, giveUpHours: config.outbox.giveUpHours });
+      for (const row of result.gaveUp) {
+        if (row.caseId === null || !store.getCase(row.caseId)) continue;
+        for (const to of row.to) {
+          await service.apply(
+            row.caseId,
+            {
+              kind: 'delivery-failure',
+              to,
+              permanent: true,
+              types: row.types,
+              detail: `gave up after ${row.attempts} attempts: ${row.lastError ?? 'unknown error'}`,
+            },
+            { now, inbound: null },
+          );
+        }
+      }
+      // The alerts those failures produced go out in the same run.
+      if (result.gaveUp.length > 0) {
+        const more = await sendDue(store, transport, { now, giveUpHours: config.outbox.giveUpHours });
+        result.sent += more.sent;
+        result.failed += more.failed;
+      }
+      return result;
+    },
+    async close() {
+      await transport.close();
+      store.close();
+    },
+  };
+  return app;
+}
