@@ -201,8 +201,8 @@ export function parseCommands(newText: string, opts: ParseOptions): ParseResult 
   // The header channel (machine clients) comes first, as the headers come first in the mail.
   const types = opts.headers?.messageTypes;
   const endHeader = opts.headers?.embargoEnd;
-  const typesLine = types === undefined ? null : `${MESSAGE_TYPES_HEADER}: ${types.trim()}`;
-  const endLine = endHeader === undefined ? null : `${EMBARGO_END_HEADER}: ${endHeader.trim()}`;
+  const typesLine = types === undefined ? null : `${MESSAGE_TYPES_HEADER}: ${types.trim()}`.trimEnd();
+  const endLine = endHeader === undefined ? null : `${EMBARGO_END_HEADER}: ${endHeader.trim()}`.trimEnd();
   if (typesLine !== null && types !== undefined) {
     current = typesLine;
     const names = types.split(/[\s,]+/).filter((t) => t !== '');
