@@ -5,7 +5,15 @@
  * composition is asynchronous); the transaction itself is synchronous.
  */
 import { decide, newCase } from '../protocol/index.js';
-import type { CaseSnapshot, Decision, Input, MailEffect, Policy, TimerRef } from '../protocol/index.js';
+import type {
+  CaseSnapshot,
+  Decision,
+  Input,
+  MailEffect,
+  MessageCode,
+  Policy,
+  TimerRef,
+} from '../protocol/index.js';
 import type { Attachment, LedgerEntry, NewOutboxRow, Store } from '../store/port.js';
 
 export interface BotIdentity {
@@ -23,6 +31,8 @@ export interface InboundMail {
   subject: string;
   references: string[];
   ledger: Omit<LedgerEntry, 'caseId' | 'outcome' | 'at'> | null;
+  /** Re-processing a released quarantine entry: its ledger row is replaced, not added. */
+  releasing?: boolean;
 }
 
 export interface ReportContent {
@@ -44,6 +54,19 @@ export interface ComposeRequest {
 /** Renders one mail effect into an outbox row (src/outbound). */
 export type Composer = (req: ComposeRequest) => Promise<NewOutboxRow>;
 
+/** Renders a reply that belongs to no case (a command error in a mail that opened none). */
+export type CaselessComposer = (req: Omit<ComposeRequest, 'snapshot' | 'report'>) => Promise<NewOutboxRow>;
+
+/** A command error: answered without a decision, nothing in the case changes. */
+export interface CommandErrorReply {
+  caseId: string | null;
+  to: string;
+  types: MessageCode[];
+  error: { code: string; message: string; line?: string };
+  inbound: InboundMail;
+  now: string;
+}
+
 export interface CaseServiceDeps {
   store: Store;
   policy: Policy;
@@ -52,6 +75,7 @@ export interface CaseServiceDeps {
   /** Per-contact embargo limits (config `contacts`). */
   contactMaxDays: (email: string) => number | null;
   compose: Composer;
+  composeCaseless: CaselessComposer;
 }
 
 export interface Outcome {
@@ -124,6 +148,58 @@ export class CaseService {
     });
   }
 
+  /**
+   * Answers a mail whose commands could not be read: the error reply, the raw message, the
+   * ledger row and (in a case) a log entry, in one transaction. The case state is unchanged.
+   */
+  async replyCommandError(req: CommandErrorReply): Promise<void> {
+    const { store } = this.deps;
+    const snapshot = req.caseId === null ? undefined : store.getCase(req.caseId);
+    const effect: MailEffect = {
+      type: 'mail',
+      kind: 'error',
+      to: req.to,
+      types: req.types,
+      replyToInbound: true,
+      calendar: null,
+      data: { transitions: [], error: req.error },
+    };
+    const inboundRef =
+      req.inbound.messageId === null
+        ? null
+        : {
+            messageId: req.inbound.messageId,
+            references: req.inbound.references,
+            subject: req.inbound.subject,
+          };
+    const row = snapshot
+      ? await this.deps.compose({ effect, snapshot, inbound: inboundRef, report: null, now: req.now })
+      : await this.deps.composeCaseless({ effect, inbound: inboundRef, now: req.now });
+    store.transaction(() => {
+      store.addRawMessage(req.inbound.messageId, req.inbound.raw, req.inbound.receivedAt);
+      this.recordLedger(req.inbound, snapshot?.id ?? null, 'rejected-command', req.now);
+      if (snapshot) {
+        const current = store.getCase(snapshot.id) as CaseSnapshot;
+        current.log.push({
+          at: req.now,
+          kind: 'rejected-command',
+          from: req.to,
+          types: [],
+          detail: `${req.error.line ?? ''}: ${req.error.message.split('\n')[0] ?? ''}`,
+        });
+        store.saveCase(current);
+      }
+      store.addOutbox({ ...row, caseId: snapshot?.id ?? null });
+    });
+  }
+
+  private recordLedger(inbound: InboundMail, caseId: string | null, outcome: string, now: string): void {
+    if (!inbound.ledger) return;
+    const entry = { ...inbound.ledger, caseId, outcome, at: now };
+    if (inbound.releasing) this.deps.store.replaceLedger(entry);
+    else this.deps.store.addLedger(entry);
+  }
+
   /** Runs every timer due at `now`, oldest first. Returns the number fired. */
   async runDueTimers(now: string): Promise<number> {
     let fired = 0;
@@ -181,14 +257,7 @@ export class CaseService {
     const caseId = decision.snapshot.id;
     if (inbound) {
       store.addRawMessage(inbound.messageId, inbound.raw, inbound.receivedAt);
-      if (inbound.ledger) {
-        store.addLedger({
-          ...inbound.ledger,
-          caseId,
-          outcome: decision.applied ? 'applied' : 'ignored',
-          at: now,
-        });
-      }
+      this.recordLedger(inbound, caseId, decision.applied ? 'applied' : 'ignored', now);
     }
     store.saveCase(decision.snapshot);
     if (report) {

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { loadConfig, toPolicy } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { CaseService } from '../case/service.js';
-import { composeMail, newMessageId } from '../outbound/compose.js';
+import { composeCaselessError, composeMail, newMessageId } from '../outbound/compose.js';
 import { sendDue } from '../outbound/sender.js';
 import type { SendResult } from '../outbound/sender.js';
 import { DirectoryTransport, SmtpTransport } from '../outbound/transports.js';
@@ -68,7 +68,10 @@ export function openApp(path: string, env: NodeJS.ProcessEnv = process.env): App
     store,
     policy,
     bot,
-    coordinators: config.coordinators.map((email) => ({ email, name: contacts.get(email.toLowerCase())?.name ?? null })),
+    coordinators: config.coordinators.map((email) => ({
+      email,
+      name: contacts.get(email.toLowerCase())?.name ?? null,
+    })),
     contactMaxDays: (email) => contacts.get(email.toLowerCase())?.maxEmbargoDays ?? null,
     compose: async (req) =>
       (
@@ -80,6 +83,15 @@ export function openApp(path: string, env: NodeJS.ProcessEnv = process.env): App
           report: req.report,
           now: req.now,
           templatesDir,
+        })
+      ).row,
+    composeCaseless: async (req) =>
+      (
+        await composeCaselessError(req.effect, {
+          bot,
+          messageId: newMessageId('reply', bot.domain),
+          inbound: req.inbound,
+          now: req.now,
         })
       ).row,
   });

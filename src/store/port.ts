@@ -129,6 +129,8 @@ export interface Store {
 
   addOutbox(row: NewOutboxRow): number;
   listOutbox(filter?: { status?: OutboxStatus }): OutboxRow[];
+  /** The row that was (or will be) sent with this Message-ID (bounce matching). */
+  outboxByMessageId(messageId: string): OutboxRow | undefined;
   /** Pending rows whose nextAttemptAt <= now, oldest first. */
   dueOutbox(now: string): OutboxRow[];
   markSent(id: number, at: string): void;

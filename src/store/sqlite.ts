@@ -277,6 +277,7 @@ class SqliteStoreImpl implements SqliteStore {
          VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       listOutbox: db.prepare<[], OutboxDbRow>('SELECT * FROM outbox ORDER BY id'),
+      outboxByMessageId: db.prepare<[string], OutboxDbRow>('SELECT * FROM outbox WHERE message_id = ?'),
       listOutboxByStatus: db.prepare<[string], OutboxDbRow>(
         'SELECT * FROM outbox WHERE status = ? ORDER BY id',
       ),
@@ -486,6 +487,11 @@ class SqliteStoreImpl implements SqliteStore {
     const rows =
       filter.status === undefined ? this.q.listOutbox.all() : this.q.listOutboxByStatus.all(filter.status);
     return rows.map(toOutboxRow);
+  }
+
+  outboxByMessageId(messageId: string): OutboxRow | undefined {
+    const row = this.q.outboxByMessageId.get(normMessageId(messageId));
+    return row ? toOutboxRow(row) : undefined;
   }
 
   dueOutbox(now: string): OutboxRow[] {

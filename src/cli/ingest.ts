@@ -1,0 +1,111 @@
+/** `vultron-mail ingest` and `quarantine release`: raw RFC 822 messages into the pipeline. */
+import { InboundPipeline } from '../mail/inbound.js';
+import type { Override } from '../mail/inbound.js';
+import type { App } from './app.js';
+
+/** The exit code `ingest` uses for a temporary failure, so the MTA retries (EX_TEMPFAIL). */
+export const EXIT_TEMPFAIL = 75;
+
+export interface IngestReport {
+  /** One line per message: `<name>: <outcome> [<case id>] <detail>`. */
+  lines: string[];
+  exitCode: number;
+}
+
+/** Failures that may pass by themselves: the database is busy or the disk is full. */
+export function isTemporaryFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' &&
+    /^(SQLITE_BUSY|SQLITE_LOCKED|SQLITE_FULL|SQLITE_IOERR|ENOSPC|EAGAIN|EMFILE)/.test(code)
+  );
+}
+
+export function pipelineFor(app: App): InboundPipeline {
+  return new InboundPipeline({
+    store: app.store,
+    service: app.service,
+    policy: app.policy,
+    bot: app.bot,
+    security: app.config.security,
+    limits: app.config.limits,
+  });
+}
+
+/**
+ * Processes each message (files, or one from stdin). Exit 0 when every message was handled
+ * (applied, ignored, a duplicate or quarantined); 75 when one failed temporarily (the MTA
+ * retries); 1 on a failure of the bot itself. A message that makes the pipeline fail for
+ * any other reason is quarantined as `malformed` with the error, so it is never lost.
+ */
+export async function ingestMessages(
+  app: App,
+  inputs: Array<{ name: string; raw: Buffer }>,
+  now: string,
+): Promise<IngestReport> {
+  const pipeline = pipelineFor(app);
+  const lines: string[] = [];
+  let exitCode = 0;
+  for (const { name, raw } of inputs) {
+    try {
+      const r = await pipeline.ingest(raw, now);
+      const reason = r.reason ? ` ${r.reason}` : '';
+      lines.push(`${name}: ${r.outcome}${reason}${r.caseId ? ` ${r.caseId}` : ''} ${r.detail}`.trimEnd());
+    } catch (err) {
+      if (isTemporaryFailure(err)) {
+        lines.push(`${name}: temporary failure: ${(err as Error).message}`);
+        exitCode = Math.max(exitCode, EXIT_TEMPFAIL);
+        continue;
+      }
+      try {
+        const id = quarantineFailure(app, raw, now, err);
+        lines.push(`${name}: quarantined malformed (entry ${id}): ${(err as Error).message}`);
+      } catch (again) {
+        lines.push(
+          `${name}: failed: ${(err as Error).message}; could not quarantine: ${(again as Error).message}`,
+        );
+        exitCode = isTemporaryFailure(again) ? Math.max(exitCode, EXIT_TEMPFAIL) : 1;
+      }
+    }
+  }
+  return { lines, exitCode };
+}
+
+function quarantineFailure(app: App, raw: Buffer, now: string, err: unknown): number {
+  const messageId =
+    /^message-id:\s*(<[^<>\s]+>)/im.exec(raw.subarray(0, 65536).toString('latin1'))?.[1] ?? null;
+  const from =
+    /^from:[^\n]*?([^\s<>"]+@[^\s<>"]+)/im.exec(raw.subarray(0, 65536).toString('latin1'))?.[1] ?? null;
+  return app.store.transaction(() => {
+    const rawId = app.store.addRawMessage(messageId, raw, now);
+    return app.store.addQuarantine({
+      messageId,
+      from,
+      reason: 'malformed',
+      at: now,
+      detail: `processing failed: ${(err as Error).message}`.slice(0, 2000),
+      rawId,
+    });
+  });
+}
+
+/** The quarantine reasons whose check a release skips; other reasons are simply re-processed. */
+const OVERRIDE_OF: Readonly<Record<string, Override>> = {
+  'too-large': 'too-large',
+  unauthenticated: 'unauthenticated',
+  'duplicate-message-id': 'duplicate-message-id',
+  loop: 'loop',
+};
+
+/** Re-processes a quarantined message, skipping the check that held it; the entry is removed. */
+export async function releaseQuarantined(app: App, id: number, now: string): Promise<string> {
+  const entry = app.store.getQuarantine(id);
+  if (!entry) throw new Error(`no quarantine entry ${id}`);
+  const raw = app.store.getRawMessage(entry.rawId);
+  if (!raw) throw new Error(`quarantine entry ${id} has no raw message`);
+  const override = OVERRIDE_OF[entry.reason];
+  const r = await pipelineFor(app).ingest(raw, now, { release: { skip: override ? [override] : [] } });
+  // Only once the message is handled (applied, or held again under a new entry).
+  app.store.deleteQuarantine(id);
+  return `released ${id}: ${r.outcome}${r.reason ? ` ${r.reason}` : ''}${r.caseId ? ` ${r.caseId}` : ''} ${r.detail}`.trimEnd();
+}
