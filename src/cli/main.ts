@@ -27,6 +27,7 @@ import type { App } from './app.js';
 import { EXIT_TEMPFAIL, ingestMessages, releaseQuarantined } from './ingest.js';
 import { renderCase, renderCases, renderOutbox, renderQuarantine } from './show.js';
 import { renderTables } from './tables.js';
+import { runDemo } from '../demo/demo.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -682,6 +683,19 @@ export function buildProgram(io: Io, state: { exitCode: number } = { exitCode: E
     .description('JSON Schema of the case snapshot and of the message (protocol input) format')
     .action(() => {
       io.stdout(json(jsonSchemas()));
+    });
+
+  program
+    .command('demo')
+    .description('play a whole disclosure case on the embedded default (fixtures/demo), printing each step')
+    .option('--dir <dir>', 'working directory (default: a new temporary directory)')
+    .action(async (opts: { dir?: string }) => {
+      state.exitCode = await runDemo({
+        ...(opts.dir !== undefined ? { dir: opts.dir } : {}),
+        fixtures: join(PACKAGE_ROOT, 'fixtures', 'demo'),
+        cli: (argv, demoIo) => main(argv, { ...io, ...demoIo }),
+        io,
+      });
     });
 
   program
