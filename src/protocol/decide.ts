@@ -247,8 +247,11 @@ function attendees(run: Run): Participant[] {
 
 function cancelEvent(run: Run, p: Proposal, code: MessageCode): void {
   p.sequence += 1;
+  // DECLINECOUNTER only for a counter that never took effect; one that was in force (terminated,
+  // or superseded by a revision) is held by its proposer as a CONFIRMED event: it needs the CANCEL.
+  const neverInForce = p.status !== 'superseded' && p.id !== run.s.embargo.active;
   for (const a of attendees(run)) {
-    if (p.counterTo !== null && a.email === p.proposer) {
+    if (p.counterTo !== null && a.email === p.proposer && neverInForce) {
       const countered = run.proposal(p.counterTo);
       if (countered) {
         run.calendar({ ...calendarFor(run, countered, a, 'DECLINECOUNTER', code), end: p.end });
@@ -422,6 +425,15 @@ function activate(run: Run, p: Proposal): void {
 /** R → A with new terms (EC): the revision replaces the terms in force. */
 function activateRevision(run: Run, r: Proposal): void {
   const old = run.active;
+  // Newcomers invited to the terms in force, the report withheld: taken before consents change.
+  const invitees = run.s.participants.filter(
+    (q) => q.engaged && !q.undeliverable && !q.reportSent && q.consent === 'INVITED',
+  );
+  // ...and those that declined: they hold the event of the old terms too (see terminate()).
+  const holders = run.s.participants.filter(
+    (q) =>
+      q.engaged && !q.undeliverable && !q.reportSent && (q.consent === 'INVITED' || q.consent === 'DECLINED'),
+  );
   r.status = 'accepted';
   r.decidedAt = run.now;
   run.s.embargo.active = r.id;
@@ -434,14 +446,15 @@ function activateRevision(run: Run, r: Proposal): void {
     else q.consent = pecStep(q.consent, 'revise') ?? q.consent;
   }
   run.transition('EC', null, `${r.id} accepted: the embargo now ends ${r.end}`);
-  const invitees = run.s.participants.filter((q) => q.engaged && !q.undeliverable && q.consent === 'INVITED');
+  // An invitee who accepted the terms now in force gets the report (DESIGN.md §2 "Confidentiality").
+  for (const a of invitees) if (a.consent === 'SIGNATORY') sendReport(run, a);
   for (const a of attendees(run)) run.calendar(calendarFor(run, r, a, 'REQUEST', 'EC'));
   for (const a of invitees) if (!a.reportSent) run.calendar(calendarFor(run, r, a, 'REQUEST', 'EP'));
   if (old) {
     old.status = 'superseded';
     old.decidedAt = run.now;
     cancelEvent(run, old, 'EC');
-    for (const a of invitees) if (!a.reportSent) run.calendar(calendarFor(run, old, a, 'CANCEL', 'EC'));
+    for (const a of holders) if (!a.reportSent) run.calendar(calendarFor(run, old, a, 'CANCEL', 'EC'));
   }
   setActiveTimers(run, r);
   if (run.pending().length > 0) run.emMove('propose');
@@ -477,9 +490,15 @@ function terminate(run: Run, actor: string | null, why: string): void {
     active.status = 'cancelled';
     active.decidedAt = run.now;
     cancelEvent(run, active, 'ET');
-    // Newcomers invited to the terms in force hold that event too.
+    // Newcomers invited to the terms in force hold that event too (also one that declined it: it
+    // may have been re-sent the REQUEST by this very mail, a stale acceptance).
     for (const q of run.s.participants) {
-      if (q.engaged && !q.reportSent && !q.undeliverable && q.consent === 'INVITED') {
+      if (
+        q.engaged &&
+        !q.reportSent &&
+        !q.undeliverable &&
+        (q.consent === 'INVITED' || q.consent === 'DECLINED')
+      ) {
         run.calendar(calendarFor(run, active, q, 'CANCEL', 'ET'));
       }
     }
@@ -516,7 +535,17 @@ function accept(run: Run, from: Participant, payload: Payload): void {
   const target = resolveAnswered(run, payload);
   if (typeof target === 'string') return run.error(target);
   if (target.status === 'pending') {
-    if (!target.acceptedBy.includes(from.email)) target.acceptedBy.push(from.email);
+    if (target.acceptedBy.includes(from.email)) {
+      // A repeated acceptance is no transition: EK only (DESIGN.md §2, duplicates are idempotent).
+      run.addLog(
+        'repeat',
+        from.email,
+        [target.kind === 'revision' ? 'EC' : 'EA'],
+        `already accepted ${target.id}`,
+      );
+      return;
+    }
+    target.acceptedBy.push(from.email);
     target.declinedBy = target.declinedBy.filter((e) => e !== from.email);
     const code: MessageCode = target.kind === 'revision' ? 'EC' : 'EA';
     const tally = `${quorumMembers(run, target).filter((m) => target.acceptedBy.includes(m.email)).length} of ${
@@ -532,7 +561,11 @@ function accept(run: Run, from: Participant, payload: Payload): void {
   }
   if (isInForce(run.s.em) && target.id === run.s.embargo.active) {
     const before = from.consent;
-    from.consent = pecStep(from.consent, 'accept') ?? from.consent;
+    // A late acceptance of the terms still in force is honoured (PROTOCOL.md §2.9), also after a
+    // decline: PEC has no DECLINED --accept--> edge, so the acceptance re-invites first.
+    const invited =
+      from.consent === 'DECLINED' ? (pecStep(from.consent, 'invite') ?? from.consent) : from.consent;
+    from.consent = pecStep(invited, 'accept') ?? from.consent;
     if (before !== 'SIGNATORY') {
       run.transition('EA', from.email, `${from.email} accepted the embargo in force (until ${target.end})`);
       if (!from.reportSent) sendReport(run, from);
@@ -658,6 +691,8 @@ function handleRM(
   }
   run.transition(code, from.email, text);
   run.ack('RK');
+  // A CLOSED participant leaves every quorum: pending proposals may now be accepted (as on /leave).
+  if (from.rm === 'CLOSED') settle(run);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -749,7 +784,7 @@ function participantEvent(run: Run, from: Participant, code: 'CV' | 'CF' | 'CD',
     if (!isDeployer(subject)) return run.error('cs-not-deployer');
     if (!subject.deployed) {
       subject.deployed = true;
-      run.transition('CD', subject.email, `${subject.email} deployed the fix${relay}`);
+      run.transition('CD', from.email, `${subject.email} deployed the fix${relay}`);
     }
     run.ack('CK');
     return;
@@ -785,7 +820,9 @@ function participantEvent(run: Run, from: Participant, code: 'CV' | 'CF' | 'CD',
     }
   }
   const what = { V: 'is aware of the report', F: 'has a fix ready', D: 'deployed the fix' }[event];
-  run.transition(code, subject.email, `${subject.email} ${what}${relay}`);
+  // The actor is the sender, also for a relay: the transition is its mail's own code (DESIGN.md §2
+  // "What goes out": the acknowledgement carries only transitions beyond the mail's own).
+  run.transition(code, from.email, `${subject.email} ${what}${relay}`);
   if (event === 'F' && run.policy.rejectPendingOnFixReady && run.s.em === 'PROPOSED') {
     rejectAllPending(run, `a fix is ready (${subject.email})`);
   }
@@ -921,7 +958,8 @@ function leave(run: Run, from: Participant, adherence: Payload['adherence']): vo
 
 function alertCoordinators(run: Run, lines: string[]): void {
   for (const c of run.s.participants) {
-    if (isCoordinator(c) && c.engaged && !c.undeliverable && c.email !== run.sender) {
+    // hasAccess: a coordinator still INVITED to the embargo in force gets only the invitation.
+    if (isCoordinator(c) && hasAccess(c) && c.email !== run.sender) {
       run.direct.push({
         to: c.email,
         reply: { kind: 'alert', types: ['GI'], data: { transitions: [], lines } },
@@ -1042,6 +1080,9 @@ const FAMILY_HANDLERS = {
 function finish(run: Run, input: Input): Effect[] {
   const effects: Effect[] = [];
   const mailTo = (to: string, r: Reply, replyToInbound: boolean) => {
+    // Disengaged participants get nothing further (DESIGN.md §2), also when they were removed or
+    // left in this very step; the sender still gets the answer to its own mail.
+    if (to !== run.sender && run.participant(to)?.engaged !== true) return;
     effects.push({
       type: 'mail',
       kind: r.kind,
@@ -1063,6 +1104,10 @@ function finish(run: Run, input: Input): Effect[] {
     const i = cals.findIndex((c) => r.types.includes(c.code));
     if (i >= 0) r.calendar = cals.splice(i, 1)[0];
   };
+
+  // A participant disengaged by now (removed, or left with this very mail) holds no embargo event.
+  for (const to of [...run.calendars.keys()])
+    if (run.participant(to)?.engaged !== true) run.calendars.delete(to);
 
   const sender = run.sender;
   if (sender !== null && (input.kind === 'message' || input.kind === 'report')) {
@@ -1087,7 +1132,7 @@ function finish(run: Run, input: Input): Effect[] {
     if (p.email === sender) {
       // A newcomer who accepted the embargo in force gets the report now.
       if (report)
-        mailTo(p.email, { kind: 'report', types: ['RS'], data: { transitions: [], lines: [report] } }, false);
+        mailTo(p.email, { kind: 'report', types: ['RS'], data: { transitions: [], report } }, false);
       continue;
     }
     const notes = hasAccess(p) || report ? visible(p) : [];
@@ -1095,7 +1140,7 @@ function finish(run: Run, input: Input): Effect[] {
       const r: Reply = {
         kind: 'report',
         types: ['RS', ...notes.map((t) => t.code)],
-        data: withNote({ transitions: notes, lines: [report] }),
+        data: withNote({ transitions: notes, report }),
       };
       ridesOn(p.email, r);
       mailTo(p.email, r, false);
