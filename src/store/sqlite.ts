@@ -278,6 +278,9 @@ class SqliteStoreImpl implements SqliteStore {
       ),
       listOutbox: db.prepare<[], OutboxDbRow>('SELECT * FROM outbox ORDER BY id'),
       outboxByMessageId: db.prepare<[string], OutboxDbRow>('SELECT * FROM outbox WHERE message_id = ?'),
+      outboxByMessageIdNocase: db.prepare<[string], OutboxDbRow>(
+        'SELECT * FROM outbox WHERE message_id = ? COLLATE NOCASE ORDER BY id LIMIT 1',
+      ),
       listOutboxByStatus: db.prepare<[string], OutboxDbRow>(
         'SELECT * FROM outbox WHERE status = ? ORDER BY id',
       ),
@@ -490,7 +493,10 @@ class SqliteStoreImpl implements SqliteStore {
   }
 
   outboxByMessageId(messageId: string): OutboxRow | undefined {
-    const row = this.q.outboxByMessageId.get(normMessageId(messageId));
+    // The id of a bounce comes back inside a VERP address, whose case MTAs and address
+    // normalisation do not keep (`cvd+bounce-vm-2026-0001.…@`): exact first, then ignoring case.
+    const id = normMessageId(messageId);
+    const row = this.q.outboxByMessageId.get(id) ?? this.q.outboxByMessageIdNocase.get(id);
     return row ? toOutboxRow(row) : undefined;
   }
 
