@@ -510,7 +510,20 @@ function terminate(run: Run, actor: string | null, why: string): void {
     cancelEvent(run, p, 'ET');
   }
   clearActiveTimers(run);
-  for (const q of run.s.participants) q.consent = 'NO_EMBARGO';
+  embargoOver(run);
+}
+
+/**
+ * The embargo is over (EXITED): consent returns to NO_EMBARGO, and newcomers still withheld from
+ * the report (invited to the embargo, or having declined it) get it now: nothing binds it any more.
+ */
+function embargoOver(run: Run): void {
+  for (const q of run.s.participants) {
+    const withheld =
+      q.engaged && !q.reportSent && !q.undeliverable && (q.consent === 'INVITED' || q.consent === 'DECLINED');
+    q.consent = 'NO_EMBARGO';
+    if (withheld) sendReport(run, q);
+  }
 }
 
 /** A CS event made the case non-viable: P → N with ER, or A/R → X with ET (PROTOCOL.md §2.7). */
@@ -519,9 +532,12 @@ function teardown(run: Run, why: string, attacksOnly: boolean): void {
   else if (isInForce(run.s.em) && !(attacksOnly && !run.policy.terminateOnAttacks)) terminate(run, null, why);
 }
 
-function resolveAnswered(run: Run, payload: Payload): Proposal | ProtocolErrorCode {
+function resolveAnswered(run: Run, from: Participant, payload: Payload): Proposal | ProtocolErrorCode {
   const ref = payload.proposal ?? payload.calendar?.uid;
   if (ref !== undefined) return run.proposal(ref) ?? 'embargo-unknown-proposal';
+  // A newcomer still withheld from the report answers the only thing it was sent: the terms in force.
+  if (isInForce(run.s.em) && run.active && !from.reportSent && from.consent !== 'SIGNATORY')
+    return run.active;
   const pending = run.pending();
   if (pending.length === 1) return pending[0] as Proposal;
   if (pending.length > 1) return 'embargo-ambiguous';
@@ -532,7 +548,7 @@ function resolveAnswered(run: Run, payload: Payload): Proposal | ProtocolErrorCo
 
 /** EA / EC (DESIGN.md §2: an EA for a revision is an EC; duplicates are idempotent). */
 function accept(run: Run, from: Participant, payload: Payload): void {
-  const target = resolveAnswered(run, payload);
+  const target = resolveAnswered(run, from, payload);
   if (typeof target === 'string') return run.error(target);
   if (target.status === 'pending') {
     if (target.acceptedBy.includes(from.email)) {
@@ -566,6 +582,8 @@ function accept(run: Run, from: Participant, payload: Payload): void {
     const invited =
       from.consent === 'DECLINED' ? (pecStep(from.consent, 'invite') ?? from.consent) : from.consent;
     from.consent = pecStep(invited, 'accept') ?? from.consent;
+    if (!target.acceptedBy.includes(from.email)) target.acceptedBy.push(from.email);
+    target.declinedBy = target.declinedBy.filter((e) => e !== from.email);
     if (before !== 'SIGNATORY') {
       run.transition('EA', from.email, `${from.email} accepted the embargo in force (until ${target.end})`);
       if (!from.reportSent) sendReport(run, from);
@@ -587,7 +605,7 @@ function accept(run: Run, from: Participant, payload: Payload): void {
 
 /** ER / EJ: withdraw, decline, or (for an invitee) decline the embargo in force. */
 function reject(run: Run, from: Participant, payload: Payload): void {
-  const target = resolveAnswered(run, payload);
+  const target = resolveAnswered(run, from, payload);
   if (typeof target === 'string') return run.error(target);
   if (target.status === 'pending') {
     if (canReject(run, target, from)) {
@@ -890,7 +908,12 @@ function invite(run: Run, from: Participant, inv: NonNullable<Payload['invite']>
   if (!isCoordinator(from)) return run.error('general-not-coordinator');
   const email = normEmail(inv.email);
   let p = run.participant(email);
-  if (p?.engaged) return run.error('general-already-participant', { detail: email });
+  // An address marked undeliverable may be invited again (the admin fixed it): the flag is reset.
+  if (p?.engaged && !p.undeliverable) return run.error('general-already-participant', { detail: email });
+  if (p?.undeliverable) {
+    p.undeliverable = false;
+    run.addLog('membership', from.email, [], `${email} is deliverable again`);
+  }
   const maxDays = inv.maxEmbargoDays ?? p?.maxEmbargoDays ?? null;
   const active = run.active;
   if (isInForce(run.s.em) && active && maxDays !== null && ms(active.end) > ms(run.now) + maxDays * DAY_MS) {
@@ -989,7 +1012,7 @@ function onTimer(run: Run, t: TimerRef): void {
         cancelEvent(run, p, 'ET');
       }
       clearActiveTimers(run);
-      for (const q of run.s.participants) q.consent = 'NO_EMBARGO';
+      embargoOver(run);
       return;
     }
     case 'embargo-reminder': {

@@ -556,9 +556,9 @@ describe('a whole case by mail (issue 3)', () => {
             status: 'accepted',
             uid: UID,
             sequence: 0,
-            // Only the quorum's acceptance is recorded here; the newcomers' acceptance of the
-            // terms in force shows in their consent (until the end) and in the log.
-            acceptedBy: [REPORTER],
+            // The newcomers' acceptance of the terms in force is recorded on the proposal too, so
+            // it stays visible after the end (when consent returns to NO_EMBARGO).
+            acceptedBy: [REPORTER, A, B],
             declinedBy: [],
             proposedAt: '2026-12-07T09:12:00Z',
             rsvpDeadline: '2026-12-14T09:12:00Z',
