@@ -1,0 +1,363 @@
+/**
+ * `npm run bench`: how fast and how lean the gateway is, each figure next to a baseline
+ * measured in the same run on the same machine (docs/performance.md). Writes
+ * bench/results/<date>.json and .md. Not part of the test suite: no timing assertions anywhere.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { simpleParser } from 'mailparser';
+import { openApp } from '../cli/app.js';
+import { pipelineFor } from '../cli/ingest.js';
+import { main } from '../cli/main.js';
+import { corpus, mailWithLongCalendar, reportWithAttachment } from './corpus.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(ROOT, 'bin', 'vultron-mail.js');
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
+const QUICK = process.env['BENCH_QUICK'] === '1';
+
+interface Figure {
+  name: string;
+  unit: string;
+  /** Higher is better (throughput) or lower is better (time, memory). */
+  better: 'higher' | 'lower';
+  median: number;
+  min: number;
+  max: number;
+  baseline?: { name: string; median: number; min: number; max: number };
+  /** value / baseline for throughput, baseline-relative for the rest; see `ratioNote`. */
+  ratio?: number;
+  target?: string;
+  met?: boolean;
+  note?: string;
+}
+
+function stats(xs: number[]): { median: number; min: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  return { median, min: s[0] as number, max: s[s.length - 1] as number };
+}
+
+const silent = { stdout: () => undefined, stderr: (s: string) => process.stderr.write(s) };
+
+async function freshApp(): Promise<{ dir: string; config: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'vultron-bench-'));
+  const code = await main(['init', '--dir', dir], silent);
+  if (code !== 0) throw new Error('init failed');
+  return { dir, config: join(dir, 'config.json') };
+}
+
+function log(s: string): void {
+  process.stderr.write(`${s}\n`);
+}
+
+/** 1. Whole pipeline in one process vs bare mailparser on the same messages. */
+async function ingestThroughput(): Promise<Figure> {
+  const cases = QUICK ? 10 : 100;
+  const messages = corpus({ cases });
+  const pipeline: number[] = [];
+  const bare: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    let t = process.hrtime.bigint();
+    for (const m of messages) await simpleParser(m.raw);
+    bare.push(messages.length / (Number(process.hrtime.bigint() - t) / 1e9));
+
+    const { dir, config } = await freshApp();
+    const app = openApp(config);
+    const p = pipelineFor(app);
+    t = process.hrtime.bigint();
+    for (const m of messages) {
+      const res = await p.ingest(m.raw, m.now);
+      if (res.outcome === 'quarantined') throw new Error(`bench corpus quarantined: ${res.detail}`);
+    }
+    pipeline.push(messages.length / (Number(process.hrtime.bigint() - t) / 1e9));
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+    log(
+      `  ingest run ${r + 1}: ${pipeline.at(-1)?.toFixed(0)} msg/s vs mailparser ${bare.at(-1)?.toFixed(0)} msg/s`,
+    );
+  }
+  const a = stats(pipeline);
+  const b = stats(bare);
+  return {
+    name: `ingest throughput (${messages.length} messages, ${cases} cases: parse → interpret → decide → commit → render)`,
+    unit: 'msg/s',
+    better: 'higher',
+    ...a,
+    baseline: { name: 'bare mailparser simpleParser', ...b },
+    ratio: a.median / b.median,
+    target: 'ratio ≥ 0.5',
+    met: a.median / b.median >= 0.5,
+  };
+}
+
+/** 1b. One process per mail, as an MTA pipe runs it; and the start-up time. */
+async function processPerMail(): Promise<Figure[]> {
+  const n = QUICK ? 10 : 40;
+  const messages = corpus({ cases: Math.ceil(n / 20) }).slice(0, n);
+  const perMail: number[] = [];
+  const startup: number[] = [];
+  const bareNode: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const { dir, config } = await freshApp();
+    let t = process.hrtime.bigint();
+    for (const m of messages) {
+      const res = spawnSync(
+        process.execPath,
+        [BIN, '--config', config, '--now', m.now, 'ingest', '--no-send'],
+        {
+          input: m.raw,
+        },
+      );
+      if (res.status !== 0) throw new Error(`ingest exited ${res.status}: ${res.stderr.toString()}`);
+    }
+    perMail.push(n / (Number(process.hrtime.bigint() - t) / 1e9));
+    t = process.hrtime.bigint();
+    spawnSync(process.execPath, [BIN, '--version']);
+    startup.push(Number(process.hrtime.bigint() - t) / 1e6);
+    t = process.hrtime.bigint();
+    spawnSync(process.execPath, ['-e', '0']);
+    bareNode.push(Number(process.hrtime.bigint() - t) / 1e6);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const s = stats(startup);
+  const b = stats(bareNode);
+  return [
+    {
+      name: `ingest from stdin, one process per mail (${n} mails)`,
+      unit: 'mail/s',
+      better: 'higher',
+      ...stats(perMail),
+    },
+    {
+      name: 'process start-up (`vultron-mail --version`)',
+      unit: 'ms',
+      better: 'lower',
+      ...s,
+      baseline: { name: 'bare `node -e 0`', ...b },
+      ratio: s.median / b.median,
+      note: 'ratio = start-up / bare node start-up',
+    },
+  ];
+}
+
+/** 5. Peak RSS for one big message, measured in a child process; baseline: mailparser alone. */
+function peakRss(kind: 'attachment' | 'calendar' | 'bare-attachment' | 'bare-calendar'): number {
+  const res = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', kind], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  if (res.status !== 0) throw new Error(`child ${kind} failed: ${res.stderr}`);
+  return Number(res.stdout.trim()) / 1024;
+}
+
+async function child(kind: string): Promise<void> {
+  const raw = kind.endsWith('attachment')
+    ? reportWithAttachment(25 * 1024 * 1024)
+    : mailWithLongCalendar(10_000);
+  if (kind.startsWith('bare')) {
+    await simpleParser(raw);
+  } else {
+    const { dir, config } = await freshApp();
+    const app = openApp(config);
+    const res = await pipelineFor(app).ingest(raw, '2026-03-02T08:00:01Z');
+    if (res.outcome === 'quarantined') throw new Error(res.detail);
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // maxRSS is in kilobytes.
+  process.stdout.write(`${process.resourceUsage().maxRSS}\n`);
+}
+
+async function memory(): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  for (const [kind, label] of [
+    ['attachment', 'a report with a 25 MB attachment'],
+    ['calendar', 'a mail with a 10,000-line calendar part'],
+  ] as const) {
+    const ours: number[] = [];
+    const bare: number[] = [];
+    for (let r = 0; r < Math.min(RUNS, 3); r++) {
+      ours.push(peakRss(kind));
+      bare.push(peakRss(`bare-${kind}`));
+    }
+    const a = stats(ours);
+    figures.push({
+      name: `peak RSS processing ${label}`,
+      unit: 'MB',
+      better: 'lower',
+      ...a,
+      baseline: { name: 'mailparser alone on the same mail', ...stats(bare) },
+      ratio: a.median / stats(bare).median,
+      target: '< 200 MB',
+      met: a.median < 200,
+    });
+  }
+  return figures;
+}
+
+/** 5b. Leak check: RSS after GC at 2,000 and at 10,000 messages in one process. */
+async function leak(): Promise<Figure> {
+  const cases = QUICK ? 50 : 500;
+  const messages = corpus({ cases });
+  const { dir, config } = await freshApp();
+  const app = openApp(config);
+  const p = pipelineFor(app);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const samples: Array<[number, number]> = [];
+  for (const [i, m] of messages.entries()) {
+    await p.ingest(m.raw, m.now);
+    if ((i + 1) % 2000 === 0 || i + 1 === messages.length) {
+      gc?.();
+      samples.push([i + 1, process.memoryUsage().rss / 1024 / 1024]);
+      log(`  leak check: ${i + 1} messages, RSS ${samples.at(-1)?.[1].toFixed(1)} MB`);
+    }
+  }
+  await app.close();
+  rmSync(dir, { recursive: true, force: true });
+  const first = samples[0] as [number, number];
+  const last = samples.at(-1) as [number, number];
+  return {
+    name: `RSS after GC over ${messages.length} messages (leak check)`,
+    unit: 'MB',
+    better: 'lower',
+    median: last[1],
+    min: Math.min(...samples.map((s) => s[1])),
+    max: Math.max(...samples.map((s) => s[1])),
+    baseline: {
+      name: `RSS after GC at ${first[0]} messages`,
+      median: first[1],
+      min: first[1],
+      max: first[1],
+    },
+    ratio: last[1] / first[1],
+    target: 'no growth (ratio ≈ 1)',
+    met: last[1] / first[1] < 1.2,
+    note: samples.map(([n, mb]) => `${n}: ${mb.toFixed(1)} MB`).join(', '),
+  };
+}
+
+/** 6. Case-service transactions/s vs bare better-sqlite3 inserts, same durability settings. */
+async function store(): Promise<Figure> {
+  const n = QUICK ? 100 : 500;
+  const ours: number[] = [];
+  const bare: number[] = [];
+  const payload = Buffer.alloc(4096, 'x');
+  for (let r = 0; r < RUNS; r++) {
+    const { dir, config } = await freshApp();
+    const app = openApp(config);
+    await main(
+      [
+        '--config',
+        config,
+        '--now',
+        '2026-03-02T08:00:00Z',
+        'case',
+        'new',
+        '--from',
+        'f@r.example',
+        '--title',
+        'T',
+        '--no-send',
+      ],
+      silent,
+    );
+    const caseId = app.store.listCases()[0]?.id as string;
+    let t = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      await app.service.apply(
+        caseId,
+        { kind: 'message', from: 'f@r.example', codes: ['GI'], payload: { text: `note ${i}` } },
+        { now: new Date(Date.parse('2026-03-02T09:00:00Z') + i * 1000).toISOString(), inbound: null },
+      );
+    }
+    ours.push(n / (Number(process.hrtime.bigint() - t) / 1e9));
+    await app.close();
+
+    const db = new Database(join(dir, 'bare.sqlite'));
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB, at TEXT)');
+    const ins = db.prepare('INSERT INTO t (body, at) VALUES (?, ?)');
+    const tx = db.transaction((i: number) => ins.run(payload, String(i)));
+    t = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) tx(i);
+    bare.push(n / (Number(process.hrtime.bigint() - t) / 1e9));
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const a = stats(ours);
+  const b = stats(bare);
+  return {
+    name: `case-service transactions (${n} GI messages: decide → render → commit)`,
+    unit: 'tx/s',
+    better: 'higher',
+    ...a,
+    baseline: { name: 'bare better-sqlite3: one 4 KB insert per transaction, WAL, synchronous=FULL', ...b },
+    ratio: a.median / b.median,
+  };
+}
+
+function markdown(figures: Figure[], meta: Record<string, string>): string {
+  const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+  const lines = [
+    `# Benchmark results ${meta['date']}`,
+    '',
+    `Machine: ${meta['cpus']}, ${meta['memory']}, Node ${meta['node']}. Median of ${meta['runs']} runs (min–max).`,
+    '',
+    '| measure | value | baseline | ratio | target |',
+    '|---|---|---|---|---|',
+  ];
+  for (const f of figures) {
+    const value = `${fmt(f.median)} ${f.unit} (${fmt(f.min)}–${fmt(f.max)})`;
+    const base = f.baseline
+      ? `${f.baseline.name}: ${fmt(f.baseline.median)} ${f.unit} (${fmt(f.baseline.min)}–${fmt(f.baseline.max)})`
+      : '—';
+    const ratio = f.ratio === undefined ? '—' : f.ratio.toFixed(2);
+    const target = f.target ? `${f.target}: ${f.met ? 'met' : '**missed**'}` : '—';
+    lines.push(`| ${f.name} | ${value} | ${base} | ${ratio} | ${target} |`);
+  }
+  const notes = figures.filter((f) => f.note);
+  if (notes.length) {
+    lines.push('', ...notes.map((f) => `- ${f.name}: ${f.note}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function runAll(): Promise<void> {
+  const figures: Figure[] = [];
+  log('1. ingest throughput');
+  figures.push(await ingestThroughput());
+  log('1b. one process per mail');
+  figures.push(...(await processPerMail()));
+  log('5. memory');
+  figures.push(...(await memory()));
+  log('5b. leak check');
+  figures.push(await leak());
+  log('6. store');
+  figures.push(await store());
+  const date = new Date().toISOString().slice(0, 10);
+  const meta = {
+    date,
+    cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`,
+    memory: `${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
+    node: process.version,
+    runs: String(RUNS),
+  };
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${date}.json`), `${JSON.stringify({ meta, figures }, null, 2)}\n`);
+  const md = markdown(figures, meta);
+  writeFileSync(join(dir, `${date}.md`), md);
+  process.stdout.write(md);
+  log(`written: bench/results/${date}.json and .md`);
+}
+
+const i = process.argv.indexOf('--child');
+if (i >= 0) await child(process.argv[i + 1] as string);
+else await runAll();
