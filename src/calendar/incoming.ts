@@ -18,7 +18,6 @@
 import type { Attachment, ParsedMail } from 'mailparser';
 import { simpleParser } from 'mailparser';
 import ical from 'node-ical';
-import type { ParseResult } from '../mail/commands.js';
 import { PROTOCOL_ERRORS } from '../protocol/errors.js';
 import type { CaseSnapshot, Proposal } from '../protocol/snapshot.js';
 import { normEmail } from '../protocol/snapshot.js';
@@ -540,6 +539,14 @@ export function interpretCalendar(
 // ---------------------------------------------------------------------------------------
 // The two channels of one mail: calendar answer and command lines
 
+/**
+ * The command channel of a mail, as src/mail/commands.ts `parseCommands` returns it (its
+ * `ParseResult`, written out here so that src/calendar depends on the protocol types only).
+ */
+export type CommandChannel =
+  | { ok: true; codes: MessageCode[]; payload: Payload; lines: string[] }
+  | { ok: false; line: string; error: string };
+
 /** EM codes that answer the same question the same way are one answer given twice. */
 const ANSWER_CLASS: Partial<Record<MessageCode, string>> = {
   EA: 'accept',
@@ -558,11 +565,14 @@ const ANSWER_CLASS: Partial<Record<MessageCode, string>> = {
  * `/embargo <end>`, answers about different proposals) voids the mail like a bad command line.
  * The implicit GI of a mail without commands is dropped: a calendar answer is not a discussion.
  */
-export function mergeCalendarAnswer(calendar: CalendarInterpretation, commands: ParseResult): ParseResult {
+export function mergeCalendarAnswer(
+  calendar: CalendarInterpretation,
+  commands: CommandChannel,
+): CommandChannel {
   if (!calendar.ok) return { ok: false, line: calendar.line, error: calendar.error };
   if (!commands.ok) return commands;
   const explicit = commands.lines.length > 0 ? commands.codes : [];
-  const conflict = (why: string): ParseResult => ({
+  const conflict = (why: string): CommandChannel => ({
     ok: false,
     line: commands.lines.join(' | '),
     error: `Your calendar answered "${calendar.line}", and the command lines of the same mail say otherwise (${why}). Send one answer: the calendar answer alone, or commands alone.`,

@@ -611,13 +611,23 @@ describe('time zones of inbound objects', () => {
       start: '2027-07-01T16:00:00Z',
       startAmbiguous: false,
     });
-    // A known zone wins over a VTIMEZONE of the same name with other rules.
-    expect(
-      startOf(counterText('DTSTART;TZID=Europe/Berlin:20270701T180000', CDO_ZONE('Europe/Berlin'))),
-    ).toEqual({
-      start: '2027-07-01T16:00:00Z',
-      startAmbiguous: false,
-    });
+    // A known zone wins over a VTIMEZONE of the same name with other rules (here a fixed +05:00).
+    for (const tzid of ['Europe/Berlin', 'W. Europe Standard Time']) {
+      const odd = [
+        'BEGIN:VTIMEZONE',
+        `TZID:${tzid}`,
+        'BEGIN:STANDARD',
+        'DTSTART:19700101T000000',
+        'TZOFFSETFROM:+0500',
+        'TZOFFSETTO:+0500',
+        'END:STANDARD',
+        'END:VTIMEZONE',
+      ];
+      expect(startOf(counterText(`DTSTART;TZID=${tzid}:20270701T180000`, odd))).toEqual({
+        start: '2027-07-01T16:00:00Z',
+        startAmbiguous: false,
+      });
+    }
   });
 
   it('an unknown TZID is resolved from the VTIMEZONE of the file, in winter and in summer', () => {
