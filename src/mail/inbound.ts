@@ -8,6 +8,12 @@
 import { createHash } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import type { AddressObject, ParsedMail } from 'mailparser';
+import {
+  caseUidFromCalendar,
+  findCalendarParts,
+  interpretCalendar,
+  mergeCalendarAnswer,
+} from '../calendar/incoming.js';
 import type { CaseService, InboundMail, ReportContent } from '../case/service.js';
 import { parseVerp } from '../outbound/compose.js';
 import { findParticipant, normEmail } from '../protocol/index.js';
@@ -345,7 +351,7 @@ export class InboundPipeline {
     const newText = extractNewText(text);
     const typesHeader = headerText(parsed, MESSAGE_TYPES_HEADER);
     const endHeader = headerText(parsed, EMBARGO_END_HEADER);
-    const commands = parseCommands(newText, {
+    let commands = parseCommands(newText, {
       arrivedAt: now,
       policy: this.deps.policy,
       headers: {
@@ -364,6 +370,33 @@ export class InboundPipeline {
       ledger,
       ...(release ? { releasing: true } : {}),
     };
+
+    // ---- Calendar answers (iMIP; src/calendar/incoming.ts, docs/calendar.md) ---------------
+    // A REPLY/COUNTER/REFRESH names its case by the embargo UID when nothing above did; its
+    // codes go first into the mail's flag set, a conflict with the commands or a calendar
+    // error takes the bad-command path below. Other calendar objects are noted, not answers.
+    let calendarNote = '';
+    const calendarParts = await findCalendarParts(parsed);
+    if (calendarParts.length > 0) {
+      if (!snapshot) {
+        const byUid = caseUidFromCalendar(calendarParts)
+          .map((uid) => store.caseByEmbargoUid(uid))
+          .find((id) => id !== undefined);
+        if (byUid !== undefined) {
+          snapshot = store.getCase(byUid);
+          if (!snapshot || !findParticipant(snapshot, from)) {
+            const detail = `calendar answer to an event of ${byUid}`;
+            return this.quarantine(raw, messageId, from, 'not-a-participant', now, detail, ledger, release);
+          }
+        }
+      }
+      const answer = snapshot ? interpretCalendar(calendarParts, { sender: from, snapshot }) : null;
+      if (answer) commands = mergeCalendarAnswer(answer, commands);
+      else
+        calendarNote = ` (${calendarParts.length} calendar object(s) ignored: no answer to an embargo event of this case)`;
+    }
+    // ---- end of calendar answers -------------------------------------------------------------
+
     if (!commands.ok) {
       if (noReply) {
         store.transaction(() => {
@@ -423,7 +456,7 @@ export class InboundPipeline {
     return {
       outcome: out.applied ? 'applied' : 'ignored',
       caseId: snapshot.id,
-      detail: codes.join('+'),
+      detail: codes.join('+') + calendarNote,
     };
   }
 

@@ -884,6 +884,11 @@ function handleGeneral(run: Run, from: Participant, code: MessageCode, payload: 
       run.ack('GI');
       return;
     case 'GI':
+      if (payload.calendar?.method === 'REFRESH') {
+        // An iTIP REFRESH: the event goes to the sender again; nothing is relayed to others.
+        refresh(run, from, payload.calendar.uid);
+        if (!payload.status && !payload.help) return;
+      }
       if (payload.status) {
         run.replies.push({ kind: 'status', types: ['GK'], data: { transitions: [] } });
       } else if (payload.help) {
@@ -895,6 +900,37 @@ function handleGeneral(run: Run, from: Participant, code: MessageCode, payload: 
       return;
     default:
       return;
+  }
+}
+
+/**
+ * iTIP REFRESH (PROTOCOL.md §6.3 "Resync"): the current version of one event, to the sender only,
+ * on a mail of its own whose types are the event's code. The embargo in force is re-sent as
+ * confirmed (or, to an invitee who has not accepted it, as the invitation), a pending proposal
+ * as the invitation, and a decided one as what it became (its CANCEL).
+ */
+function refresh(run: Run, from: Participant, uid: string): void {
+  const p = run.proposal(uid);
+  const current = p !== undefined && isInForce(run.s.em) && run.s.embargo.active === p.id;
+  // An invitee without the report knows only the embargo in force (DESIGN.md §2 "Confidentiality").
+  if (!p || (!from.reportSent && !current)) return run.error('embargo-unknown-proposal');
+  run.addLog('refresh', from.email, [], `${p.id} (${p.status}) sent again to ${from.email}`);
+  if (current && from.consent === 'INVITED') {
+    run.calendar(calendarFor(run, p, from, 'REQUEST', 'EP'));
+  } else if (p.status === 'accepted') {
+    run.calendar(calendarFor(run, p, from, 'REQUEST', p.kind === 'revision' ? 'EC' : 'EA'));
+  } else if (p.status === 'pending') {
+    run.calendar(calendarFor(run, p, from, 'REQUEST', p.kind === 'revision' ? 'EV' : 'EP'));
+  } else {
+    const code: MessageCode =
+      p.status === 'superseded'
+        ? 'EC'
+        : p.status === 'cancelled'
+          ? 'ET'
+          : p.kind === 'revision'
+            ? 'EJ'
+            : 'ER';
+    run.calendar(calendarFor(run, p, from, 'CANCEL', code));
   }
 }
 
