@@ -147,6 +147,6 @@ function summary(s: CaseSnapshot): string {
   const parts = s.participants
     .filter((p) => !p.roles.includes('coordinator'))
     .map((p) => `${p.email.split('@')[0]}:${p.rm}${p.vfd ? `/${p.vfd}` : ''}/${p.consent}`);
-  const end = s.embargo.end ? ` until ${s.embargo.end}` : '';
+  const end = s.embargo.end ? ` ${s.em === 'EXITED' ? 'ended, was until' : 'until'} ${s.embargo.end}` : '';
   return `EM ${s.em}${end}, ${s.pxa}; ${parts.join(', ')}`;
 }
