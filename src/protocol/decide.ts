@@ -397,14 +397,29 @@ function settle(run: Run): void {
   }
 }
 
-/** P → A: the proposal becomes the embargo; other pending proposals become revisions. */
-function activate(run: Run, p: Proposal): void {
+/** The accepted terms become the embargo in force (EM: P --accept--> A, or R --accept--> A). */
+function takeEffect(run: Run, p: Proposal): void {
   p.status = 'accepted';
   p.decidedAt = run.now;
   run.s.embargo.active = p.id;
   run.s.embargo.end = p.end;
   run.emMove('accept');
   clearProposalTimers(run, p);
+}
+
+/**
+ * Newcomers withheld from the report while an embargo is in force: invited to it, or having
+ * declined it. They hold (or were sent) the event of the terms in force, nothing else.
+ */
+function isWithheld(q: Participant): boolean {
+  return (
+    q.engaged && !q.undeliverable && !q.reportSent && (q.consent === 'INVITED' || q.consent === 'DECLINED')
+  );
+}
+
+/** P → A: the proposal becomes the embargo; other pending proposals become revisions. */
+function activate(run: Run, p: Proposal): void {
+  takeEffect(run, p);
   for (const q of run.s.participants) {
     if (!q.engaged) continue;
     if (p.acceptedBy.includes(q.email) || isCoordinator(q)) q.consent = 'SIGNATORY';
@@ -430,16 +445,8 @@ function activateRevision(run: Run, r: Proposal): void {
     (q) => q.engaged && !q.undeliverable && !q.reportSent && q.consent === 'INVITED',
   );
   // ...and those that declined: they hold the event of the old terms too (see terminate()).
-  const holders = run.s.participants.filter(
-    (q) =>
-      q.engaged && !q.undeliverable && !q.reportSent && (q.consent === 'INVITED' || q.consent === 'DECLINED'),
-  );
-  r.status = 'accepted';
-  r.decidedAt = run.now;
-  run.s.embargo.active = r.id;
-  run.s.embargo.end = r.end;
-  run.emMove('accept');
-  clearProposalTimers(run, r);
+  const holders = run.s.participants.filter(isWithheld);
+  takeEffect(run, r);
   for (const q of run.s.participants) {
     if (!q.engaged) continue;
     if (r.acceptedBy.includes(q.email) || isCoordinator(q)) q.consent = 'SIGNATORY';
@@ -492,16 +499,8 @@ function terminate(run: Run, actor: string | null, why: string): void {
     cancelEvent(run, active, 'ET');
     // Newcomers invited to the terms in force hold that event too (also one that declined it: it
     // may have been re-sent the REQUEST by this very mail, a stale acceptance).
-    for (const q of run.s.participants) {
-      if (
-        q.engaged &&
-        !q.reportSent &&
-        !q.undeliverable &&
-        (q.consent === 'INVITED' || q.consent === 'DECLINED')
-      ) {
-        run.calendar(calendarFor(run, active, q, 'CANCEL', 'ET'));
-      }
-    }
+    for (const q of run.s.participants.filter(isWithheld))
+      run.calendar(calendarFor(run, active, q, 'CANCEL', 'ET'));
   }
   for (const p of run.pending()) {
     p.status = 'cancelled';
@@ -519,8 +518,7 @@ function terminate(run: Run, actor: string | null, why: string): void {
  */
 function embargoOver(run: Run): void {
   for (const q of run.s.participants) {
-    const withheld =
-      q.engaged && !q.reportSent && !q.undeliverable && (q.consent === 'INVITED' || q.consent === 'DECLINED');
+    const withheld = isWithheld(q);
     q.consent = 'NO_EMBARGO';
     if (withheld) sendReport(run, q);
   }
