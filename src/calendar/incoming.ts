@@ -17,7 +17,8 @@
  */
 import type { Attachment, ParsedMail } from 'mailparser';
 import { simpleParser } from 'mailparser';
-import ical from 'node-ical';
+import { createRequire } from 'node:module';
+import type NodeIcal from 'node-ical';
 import { PROTOCOL_ERRORS } from '../protocol/errors.js';
 import type { CaseSnapshot, Proposal } from '../protocol/snapshot.js';
 import { normEmail } from '../protocol/snapshot.js';
@@ -180,6 +181,16 @@ interface NodeIcalEvent {
   comment?: unknown;
 }
 
+/**
+ * node-ical, loaded on first use: it takes about 100 ms to load, and most mail has no calendar
+ * part (this matters for `ingest` run once per mail from an MTA pipe).
+ */
+let nodeIcal: typeof NodeIcal | undefined;
+function ical(): typeof NodeIcal {
+  nodeIcal ??= createRequire(import.meta.url)('node-ical') as typeof NodeIcal;
+  return nodeIcal;
+}
+
 /** node-ical warns on stderr about zones it cannot read; we judge those zones ourselves. */
 function quietly<T>(fn: () => T): T {
   const warn = console.warn;
@@ -208,7 +219,7 @@ function nodeIcalEvent(
     '',
   ].join('\r\n');
   try {
-    const parsed = quietly(() => ical.sync.parseICS(text)) as Record<string, unknown>;
+    const parsed = quietly(() => ical().sync.parseICS(text)) as Record<string, unknown>;
     const found = Object.values(parsed).find(
       (v): v is NodeIcalEvent =>
         typeof v === 'object' && v !== null && (v as NodeIcalEvent).type === 'VEVENT',
