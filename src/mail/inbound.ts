@@ -561,7 +561,10 @@ export class InboundPipeline {
     return { outcome: 'quarantined', caseId: null, reason, detail: held };
   }
 
-  /** The sender's notice (when wanted and safe) and the coordinators' alerts of an entry. */
+  /**
+   * The sender's notice (when wanted and safe) and the coordinators' alerts of an entry, and
+   * the From address read from the header when the caller had none (a mail over a cap).
+   */
   private async quarantineNotices(
     raw: Buffer,
     messageId: string,
@@ -571,9 +574,6 @@ export class InboundPipeline {
     detail: string,
     tellSender: boolean,
   ): Promise<{ sender: NewOutboxRow | null; alerts: NewOutboxRow[]; from: string | null }> {
-    const compose = this.deps.composeNotice;
-    const none = { sender: null, alerts: [], from };
-    if (!compose) return none;
     const limits = resolveLimits(this.deps.limits);
     let head: ParsedMail | null = null;
     try {
@@ -585,6 +585,8 @@ export class InboundPipeline {
       head = null;
     }
     const sender = from ?? (head ? (addresses(head.from)[0] ?? null) : null);
+    const compose = this.deps.composeNotice;
+    if (!compose) return { sender: null, alerts: [], from: sender };
     const subject = head?.subject ?? null;
     let senderRow: NewOutboxRow | null = null;
     const lines = tellSender ? senderLines(reason, detail) : null;

@@ -7,10 +7,12 @@
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/config/schema.js';
+import { InboundPipeline } from '../../src/mail/inbound.js';
 import { checkContent, icsCounts, resolveLimits, scanBounds } from '../../src/mail/limits.js';
 import type { LimitName, Limits } from '../../src/mail/limits.js';
 import { scanMime } from '../../src/mail/mime.js';
-import { COORD, REPORTER, alerts, harness, mail, rowsTo } from './harness.js';
+import { DEFAULT_POLICY } from '../../src/protocol/policy.js';
+import { BOT, COORD, REPORTER, alerts, harness, mail, rowsTo } from './harness.js';
 
 const CRLF = '\r\n';
 
@@ -162,6 +164,22 @@ describe('limits', () => {
     expect(r).toMatchObject({ outcome: 'quarantined', reason: 'too-large' });
     expect(rowsTo(h.outbox(), REPORTER)).toEqual([]);
     expect(alerts(h.outbox())).toHaveLength(1);
+  });
+
+  it('the entry of a mail over the size cap names its sender, also with no notices configured', async () => {
+    const h = harness();
+    const bare = new InboundPipeline({
+      store: h.store,
+      service: h.service,
+      policy: DEFAULT_POLICY,
+      bot: BOT,
+      security: { requireAuthenticatedSender: false },
+      limits: { maxMessageBytes: 100 },
+    });
+    const r = await bare.ingest(Buffer.from(mail({ body: 'x'.repeat(500) })), '2026-03-02T10:00:00Z');
+    expect(r).toMatchObject({ outcome: 'quarantined', reason: 'too-large' });
+    expect(h.store.listQuarantine()).toMatchObject([{ from: REPORTER, reason: 'too-large' }]);
+    expect(h.outbox()).toEqual([]);
   });
 
   it('a mail over a cap without a From is held; nobody to tell but the coordinators', async () => {
