@@ -15,6 +15,8 @@ import type {
   TimerRef,
 } from '../protocol/index.js';
 import type { Attachment, LedgerEntry, NewOutboxRow, Store } from '../store/port.js';
+import { isReply, replyAllowed } from './ratecaps.js';
+import type { RateCapConfig } from './ratecaps.js';
 
 export interface BotIdentity {
   address: string;
@@ -76,6 +78,8 @@ export interface CaseServiceDeps {
   contactMaxDays: (email: string) => number | null;
   compose: Composer;
   composeCaseless: CaselessComposer;
+  /** Caps on acknowledgements and errors to one sender (config `security.rateCaps`); none if absent. */
+  rateCaps?: RateCapConfig;
 }
 
 export interface Outcome {
@@ -178,6 +182,11 @@ export class CaseService {
     store.transaction(() => {
       store.addRawMessage(req.inbound.messageId, req.inbound.raw, req.inbound.receivedAt);
       this.recordLedger(req.inbound, snapshot?.id ?? null, 'rejected-command', req.now);
+      const cap = replyAllowed(store, this.deps.rateCaps, {
+        to: req.to,
+        caseId: snapshot?.id ?? null,
+        now: req.now,
+      });
       if (snapshot) {
         const current = store.getCase(snapshot.id) as CaseSnapshot;
         current.log.push({
@@ -187,9 +196,10 @@ export class CaseService {
           types: [],
           detail: `${req.error.line ?? ''}: ${req.error.message.split('\n')[0] ?? ''}`,
         });
+        if (!cap.ok) current.log.push(rateCappedEntry(req.now, req.to, row.types, cap.detail));
         store.saveCase(current);
       }
-      store.addOutbox({ ...row, caseId: snapshot?.id ?? null });
+      if (cap.ok) store.addOutbox({ ...row, caseId: snapshot?.id ?? null });
     });
   }
 
@@ -259,6 +269,14 @@ export class CaseService {
       store.addRawMessage(inbound.messageId, inbound.raw, inbound.receivedAt);
       this.recordLedger(inbound, caseId, decision.applied ? 'applied' : 'ignored', now);
     }
+    // Answers over the rate caps are not written (DESIGN.md §2 "Rate caps"); each is logged.
+    const outbox: number[] = [];
+    for (const row of rows) {
+      const to = row.to[0] ?? '';
+      const cap = isReply(row.types) ? replyAllowed(store, this.deps.rateCaps, { to, caseId, now }) : null;
+      if (cap && !cap.ok) decision.snapshot.log.push(rateCappedEntry(now, to, row.types, cap.detail));
+      else outbox.push(store.addOutbox({ ...row, caseId }));
+    }
     store.saveCase(decision.snapshot);
     if (report) {
       store.addReport({
@@ -271,7 +289,6 @@ export class CaseService {
         receivedAt: report.receivedAt,
       });
     }
-    const outbox = rows.map((row) => store.addOutbox({ ...row, caseId }));
     // A fired timer is done, in the same transaction, unless decide() set it again.
     if (decision.input.kind === 'timer') store.clearTimer(caseId, decision.input.timer.id);
     for (const effect of decision.effects) {
@@ -280,6 +297,10 @@ export class CaseService {
     }
     return { caseId, applied: decision.applied, outbox, decision };
   }
+}
+
+function rateCappedEntry(at: string, to: string, types: MessageCode[], detail: string) {
+  return { at, kind: 'rate-capped', from: to, types: [...types], detail: `not sent: ${detail}` };
 }
 
 /** The number the next case of (prefix, year) will get, without allocating it. */

@@ -73,6 +73,7 @@ export function openApp(path: string, env: NodeJS.ProcessEnv = process.env): App
       name: contacts.get(email.toLowerCase())?.name ?? null,
     })),
     contactMaxDays: (email) => contacts.get(email.toLowerCase())?.maxEmbargoDays ?? null,
+    rateCaps: config.security.rateCaps,
     compose: async (req) =>
       (
         await composeMail(req.effect, {

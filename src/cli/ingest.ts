@@ -1,6 +1,8 @@
 /** `vultron-mail ingest` and `quarantine release`: raw RFC 822 messages into the pipeline. */
+import { ALERT_ID_PREFIX } from '../case/ratecaps.js';
 import { InboundPipeline } from '../mail/inbound.js';
 import type { Override } from '../mail/inbound.js';
+import { composeNotice, newMessageId } from '../outbound/compose.js';
 import type { App } from './app.js';
 
 /** The exit code `ingest` uses for a temporary failure, so the MTA retries (EX_TEMPFAIL). */
@@ -29,6 +31,20 @@ export function pipelineFor(app: App): InboundPipeline {
     bot: app.bot,
     security: app.config.security,
     limits: app.config.limits,
+    coordinators: app.config.coordinators,
+    composeNotice: async (notice) =>
+      (
+        await composeNotice({
+          bot: app.bot,
+          messageId: newMessageId(notice.kind === 'alert' ? ALERT_ID_PREFIX : 'reply', app.bot.domain),
+          to: notice.to,
+          subject: notice.subject,
+          lines: notice.lines,
+          types: notice.types,
+          inbound: notice.inReplyTo ? { messageId: notice.inReplyTo, references: [], subject: '' } : null,
+          now: notice.now,
+        })
+      ).row,
   });
 }
 

@@ -1,26 +1,55 @@
 /**
  * The inbound pipeline: one raw RFC 822 message → exactly one handled outcome (DESIGN.md §3,
- * §6). Order: size limit → ledger (duplicates) → parse → our own loop → bounce → machine mail
- * → find the case → authenticate and authorise the sender → read the commands → the case
- * service (decide and persist in one transaction). Every failure of one message becomes a
- * quarantine entry; nothing here throws for bad input.
+ * §6). Order: ledger (duplicates) → size limit → MIME walk and structure limits → parse
+ * (with repaired charsets) → content limits → our own loop → bounce → machine mail → find the
+ * case → authenticate and authorise the sender → encrypted mail → read the commands → the
+ * case service (decide and persist in one transaction). Every failure of one message becomes
+ * a quarantine entry (with the notices of src/mail/notices.ts); nothing here throws for bad
+ * input. The reading rules for admins are in docs/mail.md.
  */
 import { createHash } from 'node:crypto';
 import { simpleParser } from 'mailparser';
-import type { AddressObject, ParsedMail } from 'mailparser';
+import type { ParsedMail } from 'mailparser';
 import {
   caseUidFromCalendar,
   findCalendarParts,
   interpretCalendar,
   mergeCalendarAnswer,
 } from '../calendar/incoming.js';
+import { alertAllowed, replyAllowed } from '../case/ratecaps.js';
+import type { RateCapConfig } from '../case/ratecaps.js';
 import type { CaseService, InboundMail, ReportContent } from '../case/service.js';
 import { parseVerp } from '../outbound/compose.js';
 import { findParticipant, normEmail } from '../protocol/index.js';
 import type { CaseSnapshot, Input, Policy } from '../protocol/index.js';
-import type { Attachment, Store } from '../store/port.js';
+import type { Attachment, NewOutboxRow, OutboxRow, Store } from '../store/port.js';
+import { authVerdict } from './auth.js';
+import { charsetRepairs } from './charset.js';
 import { EMBARGO_END_HEADER, MESSAGE_TYPES_HEADER, mapEmbargoCodes, parseCommands } from './commands.js';
+import {
+  addressList as addresses,
+  allHeaderTexts,
+  headerBlock,
+  headerText,
+  messageIdTokens,
+} from './headers.js';
+import { checkContent, checkSize, checkStructure, resolveLimits, scanBounds } from './limits.js';
+import type { Limits } from './limits.js';
+import {
+  autoAnswerAllowed,
+  bounceAddresses,
+  describeBounce,
+  isBounce,
+  machineReason,
+  readBounce,
+} from './machine.js';
+import { editForParsing, scanMime } from './mime.js';
+import type { MimeScan } from './mime.js';
 import { extractNewText } from './newtext.js';
+import { alertLines, alertWanted, senderLines } from './notices.js';
+import type { NoticeComposer } from './notices.js';
+import { inlineEncrypted, signedText } from './pgp.js';
+import { subjectCaseTag } from './subject.js';
 
 export type Outcome =
   | 'applied'
@@ -45,8 +74,17 @@ export interface InboundDeps {
   service: CaseService;
   policy: Policy;
   bot: { address: string; name: string; domain: string; caseIdPrefix: string };
-  security: { requireAuthenticatedSender: boolean; trustedAuthservId?: string | undefined };
-  limits: { maxMessageBytes: number };
+  security: {
+    requireAuthenticatedSender: boolean;
+    trustedAuthservId?: string | undefined;
+    rateCaps?: RateCapConfig;
+  };
+  /** Config `limits`; caps not given take their defaults (src/mail/limits.ts). */
+  limits: Partial<Limits>;
+  /** Told of each quarantine entry (config `coordinators`). */
+  coordinators?: readonly string[];
+  /** Renders quarantine notices; without it, none are written. */
+  composeNotice?: NoticeComposer;
 }
 
 export interface LedgerInfo {
@@ -80,44 +118,6 @@ export function contentHash(raw: Buffer): string {
   }
   const kept = fields.filter((f) => !TRACE_HEADERS.test(f.slice(0, f.indexOf(':')).trim()));
   return sha256(Buffer.from(`${kept.join('\n')}${body}`, 'latin1'));
-}
-
-function headerText(parsed: ParsedMail, name: string): string | undefined {
-  const line = parsed.headerLines.find((h) => h.key === name.toLowerCase());
-  if (!line) return undefined;
-  const i = line.line.indexOf(':');
-  return line.line
-    .slice(i + 1)
-    .replace(/\r?\n[ \t]+/g, ' ')
-    .trim();
-}
-
-function allHeaderTexts(parsed: ParsedMail, name: string): string[] {
-  return parsed.headerLines
-    .filter((h) => h.key === name.toLowerCase())
-    .map((h) =>
-      h.line
-        .slice(h.line.indexOf(':') + 1)
-        .replace(/\r?\n[ \t]+/g, ' ')
-        .trim(),
-    );
-}
-
-function addresses(obj: AddressObject | AddressObject[] | undefined): string[] {
-  const list = obj === undefined ? [] : Array.isArray(obj) ? obj : [obj];
-  const out: string[] = [];
-  for (const a of list) {
-    for (const v of a.value) {
-      if (v.address) out.push(normEmail(v.address));
-      for (const g of v.group ?? []) if (g.address) out.push(normEmail(g.address));
-    }
-  }
-  return out;
-}
-
-function messageIdTokens(value: string | string[] | undefined): string[] {
-  const all = Array.isArray(value) ? value.join(' ') : (value ?? '');
-  return all.match(/<[^<>\s]+>/g) ?? [];
 }
 
 /** Our Message-IDs embed the case id: `<VM-2026-0001.abcd@domain>` and the thread root `<VM-2026-0001@domain>`. */
@@ -154,64 +154,7 @@ function caseFromPlusAddress(deps: InboundDeps, recipients: string[]): string | 
 }
 
 function caseFromSubject(deps: InboundDeps, subject: string): string | undefined {
-  const m = new RegExp(`\\[\\s*(${caseIdPattern(deps)})\\s*\\]`, 'i').exec(subject.replace(/\s+/g, ' '));
-  return m?.[1];
-}
-
-/** Auto-replies and other robots (RFC 3834, Exchange, common vacation responders). */
-function isMachineMail(parsed: ParsedMail): string | null {
-  const auto = headerText(parsed, 'auto-submitted');
-  if (auto && !/^no\b/i.test(auto)) return `Auto-Submitted: ${auto}`;
-  if (headerText(parsed, 'x-autoreply') !== undefined) return 'X-Autoreply';
-  if (headerText(parsed, 'x-autorespond') !== undefined) return 'X-Autorespond';
-  const suppress = headerText(parsed, 'x-auto-response-suppress');
-  const subject = parsed.subject ?? '';
-  if (
-    /^\s*(automatic reply|auto(matic)?[- ]?reply|out of (the )?office|abwesenheitsnotiz|réponse automatique)\b/i.test(
-      subject,
-    )
-  ) {
-    return `auto-reply subject "${subject}"`;
-  }
-  if (suppress && /^\s*(automatic reply|out of office)/i.test(subject)) return 'Exchange automatic reply';
-  const returnPath = headerText(parsed, 'return-path');
-  if (returnPath !== undefined && /^<\s*>$/.test(returnPath)) return 'null return path';
-  return null;
-}
-
-function isBounce(parsed: ParsedMail): boolean {
-  const ct = parsed.headers.get('content-type') as
-    { value?: string; params?: Record<string, string> } | undefined;
-  return (
-    ct?.value?.toLowerCase() === 'multipart/report' &&
-    (ct.params?.['report-type'] ?? '').toLowerCase() === 'delivery-status'
-  );
-}
-
-/** The delivery-status fields of a DSN (RFC 3464). */
-function dsnStatus(parsed: ParsedMail): { permanent: boolean; status: string; recipient: string | null } {
-  const part = parsed.attachments.find((a) => /^message\/(global-)?delivery-status$/i.test(a.contentType));
-  const text = part ? part.content.toString('utf8') : (parsed.text ?? '');
-  const status = /^Status:\s*([245]\.\d{1,3}\.\d{1,3})/im.exec(text)?.[1] ?? '';
-  const action = /^Action:\s*(\w+)/im.exec(text)?.[1]?.toLowerCase() ?? '';
-  const recipient = /^Final-Recipient:\s*rfc822;\s*<?([^\s>]+)>?/im.exec(text)?.[1] ?? null;
-  return { permanent: status.startsWith('5') || action === 'failed', status: status || action, recipient };
-}
-
-/** The topmost Authentication-Results of our MTA shows DMARC (or aligned DKIM) pass. */
-export function senderAuthenticated(parsed: ParsedMail, authservId: string, fromDomain: string): boolean {
-  for (const value of allHeaderTexts(parsed, 'authentication-results')) {
-    const id = value.split(';')[0]?.trim().split(/\s+/)[0]?.toLowerCase();
-    if (id !== authservId.toLowerCase()) continue;
-    if (/\bdmarc=pass\b/i.test(value)) return true;
-    const dkim = /\bdkim=pass\b[^;]*?header\.d=([^\s;]+)/i.exec(value);
-    if (dkim) {
-      const d = (dkim[1] as string).toLowerCase();
-      return fromDomain === d || fromDomain.endsWith(`.${d}`);
-    }
-    return false;
-  }
-  return false;
+  return subjectCaseTag(subject, deps.bot.caseIdPrefix);
 }
 
 export class InboundPipeline {
@@ -228,7 +171,8 @@ export class InboundPipeline {
   ): Promise<IngestResult> {
     const release = opts.release !== undefined;
     const overrides = opts.release?.skip ?? [];
-    const { store, limits } = this.deps;
+    const { store } = this.deps;
+    const limits = resolveLimits(this.deps.limits);
     const hash = sha256(raw);
     const content = contentHash(raw);
     const headerMessageId = /^message-id:\s*(<[^<>\s]+>)/im.exec(
@@ -255,14 +199,35 @@ export class InboundPipeline {
         );
       }
     }
-    if (raw.length > limits.maxMessageBytes && !overrides.includes('too-large')) {
+    const sizeOk = overrides.includes('too-large');
+    const size = sizeOk ? null : checkSize(raw.length, limits);
+    if (size)
+      return this.quarantine(raw, messageId, null, size.reason, now, size.detail, ledger, release, true);
+
+    // One walk over the MIME tree before the parser: structure caps, charsets, PGP, forwards.
+    const scan = await scanMime(raw, scanBounds(limits));
+    const structure = checkStructure(scan, limits);
+    if (structure) {
       return this.quarantine(
         raw,
         messageId,
         null,
-        'too-large',
+        structure.reason,
         now,
-        `${raw.length} bytes > ${limits.maxMessageBytes}`,
+        structure.detail,
+        ledger,
+        release,
+        true,
+      );
+    }
+    if (scan.error) {
+      return this.quarantine(
+        raw,
+        messageId,
+        null,
+        'malformed',
+        now,
+        `cannot parse: ${scan.error}`,
         ledger,
         release,
       );
@@ -270,7 +235,10 @@ export class InboundPipeline {
 
     let parsed: ParsedMail;
     try {
-      parsed = await simpleParser(raw, { skipImageLinks: true, maxHtmlLengthToParse: 5_000_000 });
+      parsed = await simpleParser(await parseCopy(raw, scan), {
+        skipImageLinks: true,
+        maxHtmlLengthToParse: 5_000_000,
+      });
     } catch (err) {
       return this.quarantine(
         raw,
@@ -283,18 +251,21 @@ export class InboundPipeline {
         release,
       );
     }
+    const over = checkContent(parsed, limits, { skipSize: sizeOk });
+    if (over) {
+      const sender = addresses(parsed.from)[0] ?? null;
+      return this.quarantine(raw, messageId, sender, over.reason, now, over.detail, ledger, release, true);
+    }
     const from = addresses(parsed.from)[0] ?? null;
     if (headerText(parsed, 'x-vultron-loop') !== undefined && !overrides.includes('loop')) {
       return this.quarantine(raw, messageId, from, 'loop', now, 'our own loop header', ledger, release);
     }
     if (isBounce(parsed)) return this.bounce(release, parsed, raw, messageId, from, now, ledger);
-    const machine = isMachineMail(parsed);
-    if (machine) {
-      store.transaction(() => {
-        store.addRawMessage(messageId, raw, now);
-        store.addLedger({ ...ledger, caseId: null, outcome: 'auto-reply', at: now });
-      });
-      return { outcome: 'auto-reply', caseId: null, detail: machine };
+    const machine = machineReason(parsed);
+    if (machine) return this.machineMail(parsed, raw, from, machine, now, ledger, release);
+    if (from && (addresses(parsed.from).length > 1 || allHeaderTexts(parsed, 'from').length > 1)) {
+      const detail = 'several From addresses: the sender is ambiguous';
+      return this.quarantine(raw, messageId, from, 'malformed', now, detail, ledger, release);
     }
     if (!from)
       return this.quarantine(raw, messageId, null, 'malformed', now, 'no From address', ledger, release);
@@ -315,17 +286,11 @@ export class InboundPipeline {
     const sec = this.deps.security;
     if (sec.requireAuthenticatedSender && !overrides.includes('unauthenticated')) {
       const domain = from.split('@')[1] ?? '';
-      if (!sec.trustedAuthservId || !senderAuthenticated(parsed, sec.trustedAuthservId, domain)) {
-        return this.quarantine(
-          raw,
-          messageId,
-          from,
-          'unauthenticated',
-          now,
-          'no DMARC/DKIM pass from our MTA',
-          ledger,
-          release,
-        );
+      const verdict = sec.trustedAuthservId
+        ? authVerdict(parsed, sec.trustedAuthservId, domain)
+        : { ok: false, detail: 'no security.trustedAuthservId' };
+      if (!verdict.ok) {
+        return this.quarantine(raw, messageId, from, 'unauthenticated', now, verdict.detail, ledger, release);
       }
     }
 
@@ -343,12 +308,19 @@ export class InboundPipeline {
           `case reference ${referenced}`,
           ledger,
           release,
+          true,
         );
       }
     }
 
     const text = parsed.text ?? '';
-    const newText = extractNewText(text);
+    // Only what the sender signed is read when the mail is signed (a list footer is not).
+    const ownText = scan.signedContent ? await textOf(scan.signedContent, text) : text;
+    const newText = extractNewText(signedText(ownText));
+    if (scan.encrypted || inlineEncrypted(newText)) {
+      const detail = `encrypted (${scan.encrypted ?? 'inline PGP message'}); the bot holds no key`;
+      return this.quarantine(raw, messageId, from, 'undecryptable', now, detail, ledger, release, true);
+    }
     const typesHeader = headerText(parsed, MESSAGE_TYPES_HEADER);
     const endHeader = headerText(parsed, EMBARGO_END_HEADER);
     let commands = parseCommands(newText, {
@@ -386,7 +358,17 @@ export class InboundPipeline {
           snapshot = store.getCase(byUid);
           if (!snapshot || !findParticipant(snapshot, from)) {
             const detail = `calendar answer to an event of ${byUid}`;
-            return this.quarantine(raw, messageId, from, 'not-a-participant', now, detail, ledger, release);
+            return this.quarantine(
+              raw,
+              messageId,
+              from,
+              'not-a-participant',
+              now,
+              detail,
+              ledger,
+              release,
+              true,
+            );
           }
         }
       }
@@ -469,20 +451,8 @@ export class InboundPipeline {
     now: string,
     ledger: LedgerInfo,
   ): Promise<IngestResult> {
-    const { store } = this.deps;
-    const status = dsnStatus(parsed);
-    const candidates = [
-      ...addresses(parsed.to),
-      ...allHeaderTexts(parsed, 'delivered-to').map(normEmail),
-      ...allHeaderTexts(parsed, 'x-original-to').map(normEmail),
-    ];
-    let row;
-    for (const address of candidates) {
-      const verp = parseVerp(address);
-      if (!verp || normEmail(verp.botAddress) !== normEmail(this.deps.bot.address)) continue;
-      row = store.outboxByMessageId(`<${verp.messageIdLocalPart}@${this.deps.bot.domain}>`);
-      if (row) break;
-    }
+    const info = readBounce(parsed);
+    const row = this.bouncedRow(parsed, info.messageIds);
     if (!row || row.caseId === null || !row.to[0]) {
       return this.quarantine(
         raw,
@@ -490,30 +460,114 @@ export class InboundPipeline {
         from,
         'bounce-unmatched',
         now,
-        `DSN ${status.status}`,
+        describeBounce(info),
         ledger,
         release,
       );
     }
-    const policyRejection = /^5\.7\./.test(status.status);
     const out = await this.deps.service.apply(
       row.caseId,
       {
         kind: 'delivery-failure',
         to: row.to[0],
-        permanent: status.permanent,
+        permanent: info.permanent,
         types: row.types,
-        detail: `${status.status || 'failed'}${policyRejection ? ' (rejected by policy, not an unknown address)' : ''} for ${row.messageId}`,
+        detail: `${describeBounce(info)} (for ${row.messageId})`,
       },
       {
         now,
-        inbound: { messageId, raw, receivedAt: now, subject: parsed.subject ?? '', references: [], ledger },
+        inbound: {
+          messageId,
+          raw,
+          receivedAt: now,
+          subject: parsed.subject ?? '',
+          references: [],
+          ledger,
+          ...(release ? { releasing: true } : {}),
+        },
       },
     );
-    return { outcome: 'bounce', caseId: out.caseId, detail: `${status.status} ${row.to[0]}` };
+    return { outcome: 'bounce', caseId: out.caseId, detail: `${describeBounce(info)} ${row.to[0]}` };
   }
 
-  private quarantine(
+  /**
+   * The outgoing mail a bounce is about: by the VERP envelope sender it came back to, else by
+   * a Message-ID of ours it names (its threading headers, the returned message's headers).
+   */
+  private bouncedRow(parsed: ParsedMail, messageIds: readonly string[]): OutboxRow | undefined {
+    const { store, bot } = this.deps;
+    for (const address of bounceAddresses(parsed)) {
+      const verp = parseVerp(address);
+      if (!verp || normEmail(verp.botAddress) !== normEmail(bot.address)) continue;
+      const local = verp.messageIdLocalPart;
+      // Some MTAs change the letter case of the local part: ours is `<case id>.<hex>`.
+      const m = /^(.+)\.([0-9a-f]+)$/i.exec(local);
+      const canonical = m
+        ? `${store.getCase(m[1] as string)?.id ?? m[1]}.${(m[2] as string).toLowerCase()}`
+        : local;
+      const row =
+        store.outboxByMessageId(`<${local}@${bot.domain}>`) ??
+        store.outboxByMessageId(`<${canonical}@${bot.domain}>`);
+      if (row) return row;
+    }
+    const ours = new RegExp(`@${escapeRe(bot.domain)}>$`, 'i');
+    for (const id of messageIds) {
+      if (!ours.test(id)) continue;
+      const row = store.outboxByMessageId(id);
+      if (row) return row;
+    }
+    return undefined;
+  }
+
+  /**
+   * An auto-reply or other machine mail: never applied, never answered, never consent. When it
+   * names a case its sender takes part in, the case log records it (so coordinators see why a
+   * participant is silent, ANCHORS C.2 #5); nothing else changes.
+   */
+  private async machineMail(
+    parsed: ParsedMail,
+    raw: Buffer,
+    from: string | null,
+    reason: string,
+    now: string,
+    ledger: LedgerInfo,
+    release: boolean,
+  ): Promise<IngestResult> {
+    const { store } = this.deps;
+    const references = [...messageIdTokens(parsed.references), ...messageIdTokens(parsed.inReplyTo)];
+    const recipients = [...addresses(parsed.to), ...addresses(parsed.cc)];
+    const caseId = from
+      ? (caseFromReferences(this.deps, references) ??
+        caseFromPlusAddress(this.deps, recipients) ??
+        caseFromSubject(this.deps, parsed.subject ?? ''))
+      : undefined;
+    const logged = store.transaction(() => {
+      store.addRawMessage(ledger.messageId, raw, now);
+      const snapshot = caseId === undefined ? undefined : store.getCase(caseId);
+      const member = snapshot && from ? findParticipant(snapshot, from) : undefined;
+      if (snapshot && member) {
+        snapshot.log.push({ at: now, kind: 'auto-reply', from: member.email, types: [], detail: reason });
+        store.saveCase(snapshot);
+      }
+      const entry = {
+        ...ledger,
+        caseId: member ? (snapshot?.id ?? null) : null,
+        outcome: 'auto-reply',
+        at: now,
+      };
+      if (release) store.replaceLedger(entry);
+      else store.addLedger(entry);
+      return member ? (snapshot?.id ?? null) : null;
+    });
+    return { outcome: 'auto-reply', caseId: logged, detail: reason };
+  }
+
+  /**
+   * Holds a message: raw kept, a quarantine row with its reason, the ledger row, and in the
+   * same transaction the notices (src/mail/notices.ts) within the rate caps. `tellSender`:
+   * the reason is one the sender may be told of, when answering is safe.
+   */
+  private async quarantine(
     raw: Buffer,
     messageId: string,
     from: string | null,
@@ -522,17 +576,136 @@ export class InboundPipeline {
     detail: string,
     ledger: LedgerInfo | null,
     release = false,
-  ): IngestResult {
+    tellSender = false,
+  ): Promise<IngestResult> {
     const { store } = this.deps;
+    const notices = await this.quarantineNotices(raw, messageId, from, reason, now, detail, tellSender);
+    const caps = this.deps.security.rateCaps;
+    let held = detail;
     store.transaction(() => {
+      const rows: NewOutboxRow[] = [];
+      if (notices.sender) {
+        const cap = replyAllowed(store, caps, { to: notices.sender.to[0] ?? '', caseId: null, now });
+        if (cap.ok) rows.push(notices.sender);
+        else held = `${detail}; sender not told: ${cap.detail}`;
+      }
+      for (const alert of notices.alerts) {
+        if (alertAllowed(store, caps, { to: alert.to[0] ?? '', now }).ok) rows.push(alert);
+      }
       const rawId = store.addRawMessage(messageId, raw, now);
-      store.addQuarantine({ messageId, from, reason, at: now, detail, rawId });
+      store.addQuarantine({ messageId, from: from ?? notices.from, reason, at: now, detail: held, rawId });
       if (ledger) {
         const entry = { ...ledger, caseId: null, outcome: 'quarantined', at: now };
         if (release) store.replaceLedger(entry);
         else store.addLedger(entry);
       }
+      for (const row of rows) store.addOutbox(row);
     });
-    return { outcome: 'quarantined', caseId: null, reason, detail };
+    return { outcome: 'quarantined', caseId: null, reason, detail: held };
+  }
+
+  /**
+   * The sender's notice (when wanted and safe) and the coordinators' alerts of an entry, and
+   * the From address read from the header when the caller had none (a mail over a cap).
+   */
+  private async quarantineNotices(
+    raw: Buffer,
+    messageId: string,
+    from: string | null,
+    reason: string,
+    now: string,
+    detail: string,
+    tellSender: boolean,
+  ): Promise<{ sender: NewOutboxRow | null; alerts: NewOutboxRow[]; from: string | null }> {
+    const limits = resolveLimits(this.deps.limits);
+    let head: ParsedMail | null = null;
+    try {
+      // The header alone: cheap even for a mail over the caps, and all a notice needs.
+      head = await simpleParser(
+        Buffer.concat([headerBlock(raw, limits.maxHeaderBytes), Buffer.from('\r\n\r\n')]),
+      );
+    } catch {
+      head = null;
+    }
+    const sender = from ?? (head ? (addresses(head.from)[0] ?? null) : null);
+    const compose = this.deps.composeNotice;
+    if (!compose) return { sender: null, alerts: [], from: sender };
+    const subject = head?.subject ?? null;
+    let senderRow: NewOutboxRow | null = null;
+    const lines = tellSender ? senderLines(reason, detail) : null;
+    if (lines && sender && head && this.mayAnswer(head, sender)) {
+      senderRow = await compose({
+        kind: 'sender',
+        to: sender,
+        subject: 'Your mail was not processed',
+        lines,
+        types: ['GE', 'GI'],
+        inReplyTo: /^<[^<>\s]+>$/.test(messageId) && !messageId.startsWith('<sha256.') ? messageId : null,
+        now,
+      });
+    }
+    const alerts: NewOutboxRow[] = [];
+    if (alertWanted(reason)) {
+      const held = this.deps.store.listQuarantine().length + 1;
+      const told = senderRow ? `told (${sender})` : 'not told';
+      for (const to of this.deps.coordinators ?? []) {
+        alerts.push(
+          await compose({
+            kind: 'alert',
+            to,
+            subject: `Quarantined mail: ${reason}${sender ? ` from ${sender}` : ''}`,
+            lines: alertLines({
+              reason,
+              detail,
+              from: sender,
+              messageId,
+              subject,
+              at: now,
+              held,
+              senderTold: told,
+            }),
+            types: ['GI'],
+            inReplyTo: null,
+            now,
+          }),
+        );
+      }
+    }
+    return { sender: senderRow, alerts, from: sender };
+  }
+
+  /** An automatic answer to this sender is safe: not machine or list mail; authenticated if required. */
+  private mayAnswer(head: ParsedMail, sender: string): boolean {
+    if (!autoAnswerAllowed(head)) return false;
+    const sec = this.deps.security;
+    if (!sec.requireAuthenticatedSender) return true;
+    if (!sec.trustedAuthservId) return false;
+    return authVerdict(head, sec.trustedAuthservId, sender.split('@')[1] ?? '').ok;
+  }
+}
+
+/**
+ * The copy of `raw` the parser reads: text parts with a missing, unknown or wrong charset
+ * re-declared (src/mail/charset.ts), and forwarded messages that the parser would read inline
+ * turned into attachments (their text is the original sender's, not this sender's). The stored
+ * raw message is never changed.
+ */
+async function parseCopy(raw: Buffer, scan: MimeScan): Promise<Buffer> {
+  try {
+    return await editForParsing(raw, {
+      charsets: charsetRepairs(scan.leaves.filter((l) => !l.embedded)),
+      asAttachment: new Set(scan.embedded),
+    });
+  } catch {
+    return raw;
+  }
+}
+
+/** The text of a signed MIME entity (the signed content of multipart/signed). */
+async function textOf(entity: Buffer, fallback: string): Promise<string> {
+  try {
+    return (await simpleParser(entity, { skipImageLinks: true })).text ?? '';
+  } catch {
+    return fallback;
   }
 }

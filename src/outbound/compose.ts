@@ -403,3 +403,70 @@ export async function composeCaselessError(
     },
   };
 }
+
+/** A short notice of the bot that belongs to no case (quarantine: the sender, the coordinators). */
+export interface NoticeRequest {
+  bot: Bot;
+  messageId: string;
+  to: string;
+  subject: string;
+  /** The body, line by line; the signature is added. */
+  lines: readonly string[];
+  types: MailEffect['types'];
+  /** The mail this answers (the sender's notice), threaded to it; null for an alert. */
+  inbound: InboundRef | null;
+  now: string;
+}
+
+/**
+ * A plain-text notice with the headers of every mail of ours (loop header, Auto-Submitted:
+ * `auto-replied` when it answers a mail, else `auto-generated`, Precedence: bulk). Its text is
+ * the caller's; it carries nothing of any case unless the caller puts it there.
+ */
+export async function composeNotice(req: NoticeRequest): Promise<{ row: NewOutboxRow }> {
+  const { bot } = req;
+  const to = headerSafe(req.to);
+  const parent = req.inbound ? messageIds([req.inbound.messageId])[0] : undefined;
+  const subject = truncate(headerSafe(req.subject), MAX_SUBJECT);
+  const text = [
+    ...req.lines,
+    '',
+    '-- ',
+    `${bot.name}`,
+    'This mail was sent automatically; it is not read by a person.',
+  ].join('\n');
+  const mail: MailComposerOptions = {
+    messageId: req.messageId,
+    date: new Date(req.now),
+    from: { name: headerSafe(bot.name), address: bot.address },
+    to,
+    subject,
+    ...(parent ? { inReplyTo: parent, references: [parent] } : {}),
+    headers: {
+      'Auto-Submitted': req.inbound ? 'auto-replied' : 'auto-generated',
+      'X-Vultron-Loop': headerSafe(bot.address),
+      'X-Auto-Response-Suppress': 'All',
+      Precedence: 'bulk',
+      'X-Vultron-Message-Types': req.types.join(', '),
+    },
+    text: `${text}\n`,
+    newline: 'win',
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  };
+  const raw = await new MailComposer(mail).compile().build();
+  return {
+    row: {
+      caseId: null,
+      to: [to],
+      subject,
+      types: [...req.types],
+      messageId: req.messageId,
+      calendarMethod: null,
+      raw,
+      envelopeFrom: verpAddress(bot.address, req.messageId),
+      createdAt: req.now,
+      nextAttemptAt: req.now,
+    },
+  };
+}

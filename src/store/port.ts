@@ -94,6 +94,20 @@ export interface QuarantineEntry {
   rawId: number;
 }
 
+/** Which outbox rows `countOutbox` counts (rate caps, DESIGN.md §2 "Rate caps"). */
+export interface OutboxCount {
+  /** The one recipient of the row, compared case-insensitively. */
+  to: string;
+  /** Rows created at or after this instant. */
+  since: string;
+  /** Only rows of this case. */
+  caseId?: string;
+  /** Only rows whose `types` include one of these codes. */
+  anyOfTypes?: readonly MessageCode[];
+  /** Only rows whose Message-ID starts with this (e.g. `<quarantine.`). */
+  messageIdPrefix?: string;
+}
+
 export interface StoredTimer {
   caseId: string;
   timer: TimerRef;
@@ -131,6 +145,8 @@ export interface Store {
   listOutbox(filter?: { status?: OutboxStatus }): OutboxRow[];
   /** The row that was (or will be) sent with this Message-ID (bounce matching). */
   outboxByMessageId(messageId: string): OutboxRow | undefined;
+  /** The number of rows (any status) matching the filter. */
+  countOutbox(filter: OutboxCount): number;
   /** Pending rows whose nextAttemptAt <= now, oldest first. */
   dueOutbox(now: string): OutboxRow[];
   markSent(id: number, at: string): void;

@@ -22,6 +22,7 @@ import type {
   Contact,
   LedgerEntry,
   NewOutboxRow,
+  OutboxCount,
   OutboxRow,
   OutboxStatus,
   QuarantineEntry,
@@ -498,6 +499,31 @@ class SqliteStoreImpl implements SqliteStore {
     const id = normMessageId(messageId);
     const row = this.q.outboxByMessageId.get(id) ?? this.q.outboxByMessageIdNocase.get(id);
     return row ? toOutboxRow(row) : undefined;
+  }
+
+  countOutbox(filter: OutboxCount): number {
+    const since = new Date(instantMs(filter.since, 'countOutbox since')).toISOString();
+    const where = [
+      'EXISTS (SELECT 1 FROM json_each(outbox.recipients) r WHERE lower(r.value) = lower(?))',
+      'julianday(created_at) >= julianday(?)',
+    ];
+    const args: Array<string> = [filter.to, since];
+    if (filter.caseId !== undefined) {
+      where.push('case_id = ?');
+      args.push(filter.caseId);
+    }
+    if (filter.anyOfTypes !== undefined) {
+      where.push(
+        'EXISTS (SELECT 1 FROM json_each(outbox.types) t WHERE t.value IN (SELECT value FROM json_each(?)))',
+      );
+      args.push(JSON.stringify(filter.anyOfTypes));
+    }
+    if (filter.messageIdPrefix !== undefined) {
+      where.push("message_id LIKE ? ESCAPE '\\'");
+      args.push(`${filter.messageIdPrefix.replace(/[\\%_]/g, '\\$&')}%`);
+    }
+    const sql = `SELECT count(*) AS n FROM outbox WHERE ${where.join(' AND ')}`;
+    return this.db.prepare<string[], { n: number }>(sql).get(...args)?.n ?? 0;
   }
 
   dueOutbox(now: string): OutboxRow[] {

@@ -10,7 +10,8 @@ import Database from 'better-sqlite3';
 import { simpleParser } from 'mailparser';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../cli/helpers.js';
-import { jsonOf, sandbox } from '../cli/helpers.js';
+import { COORDINATOR, jsonOf, sandbox } from '../cli/helpers.js';
+import type { OutboxJson } from '../helpers/mail.js';
 import { eml, emlPath, outboxRows, writeMail } from '../helpers/mail.js';
 import { DEMO } from '../helpers/scenario.js';
 
@@ -173,20 +174,44 @@ describe('the same mail twice', () => {
       {
         id: 1,
         messageId: '<followup-1@finder.example>',
-        from: null,
+        from: REPORTER,
         reason: 'duplicate-message-id',
         at: '2026-12-07T11:00:00Z',
       },
       {
         id: 2,
         messageId: '<followup-1@finder.example>',
-        from: null,
+        from: REPORTER,
         reason: 'duplicate-message-id',
         at: '2026-12-07T11:00:00Z',
       },
     ]);
-    // The case, the outbox, the ledger and the timers are as before; only the held messages are new.
-    expect({ ...after, quarantine: before.quarantine, raw: before.raw }).toEqual(before);
+    // The case, the ledger and the timers are as before; only the held messages are new, and the
+    // coordinator's alert of each entry (the sender is not told of this reason).
+    const alerts = after.outbox.slice(before.outbox.length);
+    expect(alerts).toEqual(
+      [1, 2].map((k): OutboxJson => ({
+        id: before.outbox.length + k,
+        caseId: null,
+        to: [COORDINATOR],
+        subject: `Quarantined mail: duplicate-message-id from ${REPORTER}`,
+        types: ['GI'],
+        status: 'sent',
+        attempts: 1,
+        messageId: expect.stringMatching(/^<quarantine\.[0-9a-f]{16}@example\.org>$/) as string,
+        calendarMethod: null,
+      })),
+    );
+    expect({
+      ...after,
+      quarantine: before.quarantine,
+      raw: before.raw,
+      outbox: after.outbox.slice(0, before.outbox.length),
+      files: before.files,
+    }).toEqual(before);
+    expect(after.files).toEqual(
+      [...before.files, ...alerts.map((r) => `${r.messageId.slice(1, -1)}.eml`)].sort(),
+    );
     expect(after.raw).toEqual({ n: (before.raw as { n: number }).n + 2 });
   });
 

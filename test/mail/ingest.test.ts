@@ -33,6 +33,9 @@ const PLUS = `cvd+${CASE}@example.org`;
 const T0 = '2026-12-07T09:12:00Z';
 const T1 = '2026-12-07T10:00:00Z';
 const NOW = '2026-12-08T08:00:00Z';
+/** The kinds of permanent failure a bounce's detail names (src/mail/machine.ts, docs/mail.md "Bounces"). */
+const NO_SUCH_ADDRESS = 'no such address (permanent)';
+const POLICY_REJECTION = "rejected by the receiving side's policy, not an unknown address (permanent)";
 
 let s: Sandbox;
 beforeEach(async () => {
@@ -73,6 +76,38 @@ function setMaxMessageBytes(n: number): void {
   const config = JSON.parse(readFileSync(s.config, 'utf8')) as { limits: Record<string, number> };
   config.limits['maxMessageBytes'] = n;
   writeFileSync(s.config, JSON.stringify(config, null, 2));
+}
+
+/**
+ * The two mails a quarantine entry writes when its sender may be told (docs/mail.md
+ * "Quarantine"): the fixed notice to the sender, naming no case, then the coordinator's alert.
+ * Their Message-IDs are random.
+ */
+function quarantineNotices(id: number, sender: string, reason: string): OutboxJson[] {
+  return [
+    {
+      id,
+      caseId: null,
+      to: [sender],
+      subject: 'Your mail was not processed',
+      types: ['GE', 'GI'],
+      status: 'sent',
+      attempts: 1,
+      messageId: expect.stringMatching(/^<reply\.[0-9a-f]{16}@example\.org>$/) as string,
+      calendarMethod: null,
+    },
+    {
+      id: id + 1,
+      caseId: null,
+      to: [COORDINATOR],
+      subject: `Quarantined mail: ${reason} from ${sender}`,
+      types: ['GI'],
+      status: 'sent',
+      attempts: 1,
+      messageId: expect.stringMatching(/^<quarantine\.[0-9a-f]{16}@example\.org>$/) as string,
+      calendarMethod: null,
+    },
+  ];
 }
 
 /** Derived input: a fixture with some header lines replaced (`name` → whole new line). */
@@ -151,12 +186,27 @@ describe('loops and machine mail: never applied, never answered', () => {
     expect(await s.cli('--now', NOW, 'ingest', exchange, rfc3834)).toEqual({
       code: 0,
       stdout:
-        `${exchange}: auto-reply auto-reply subject "Automatic reply: Nyaan"\n` +
-        `${rfc3834}: auto-reply Auto-Submitted: auto-replied\n`,
+        `${exchange}: auto-reply ${CASE} auto-reply subject "Automatic reply: Nyaan"\n` +
+        `${rfc3834}: auto-reply ${CASE} Auto-Submitted: auto-replied\n`,
       stderr: '',
     });
     const after = await show();
-    expect(after).toEqual(before.case);
+    // Recorded on the case (kind `auto-reply`, with the reason) so coordinators see why the vendor
+    // is silent; nothing else changes.
+    expect(after).toEqual({
+      ...before.case,
+      log: [
+        ...before.case.log,
+        {
+          at: NOW,
+          kind: 'auto-reply',
+          from: VENDOR,
+          types: [],
+          detail: 'auto-reply subject "Automatic reply: Nyaan"',
+        },
+        { at: NOW, kind: 'auto-reply', from: VENDOR, types: [], detail: 'Auto-Submitted: auto-replied' },
+      ],
+    });
     expect(after.participants.find((p) => p.email === VENDOR)).toMatchObject({ rm: 'RECEIVED', vfd: 'vfd' });
     expect(await outboxRows(s)).toEqual(before.outbox);
   });
@@ -200,8 +250,9 @@ describe('bounces', () => {
     expect(await s.cli('--now', NOW, 'ingest', DSN_POSTFIX, NDR_EXCHANGE)).toEqual({
       code: 0,
       stdout:
-        `${DSN_POSTFIX}: quarantined bounce-unmatched DSN 5.0.0\n` +
-        `${NDR_EXCHANGE}: quarantined bounce-unmatched DSN 5.1.1\n`,
+        `${DSN_POSTFIX}: quarantined bounce-unmatched 5.0.0: ${POLICY_REJECTION} — ` +
+        'smtp; 554 Host network not allowed - https://community.mimecast.com/docs/DOC-1369#554 [z7qZw5BPd1zlDYHka4589ru.us222]\n' +
+        `${NDR_EXCHANGE}: quarantined bounce-unmatched 5.1.1: ${NO_SUCH_ADDRESS} — smtp;550 5.1.1 RESOLVER.ADR.RecipNotFound; not found\n`,
       stderr: '',
     });
     expect(await quarantine()).toEqual([
@@ -267,18 +318,21 @@ describe('bounces', () => {
       '',
     ].join('\r\n');
     const f = writeMail(s, 'dsn.eml', dsn);
+    const DIAGNOSTIC = `smtp; 550 5.1.1 <${VENDOR}>: Recipient address rejected: User unknown`;
     expect(await s.cli('--now', '2026-12-07T10:01:00Z', 'ingest', f)).toEqual({
       code: 0,
-      stdout: `${f}: bounce ${CASE} 5.1.1 ${VENDOR}\n`,
+      stdout: `${f}: bounce ${CASE} 5.1.1: ${NO_SUCH_ADDRESS} — ${DIAGNOSTIC} ${VENDOR}\n`,
       stderr: '',
     });
-    const failed = `Mail to ${VENDOR} failed permanently (5.1.1 for ${reportToVendor.messageId}). The address is marked undeliverable.`;
+    const bounced = `5.1.1: ${NO_SUCH_ADDRESS} — ${DIAGNOSTIC} (for ${reportToVendor.messageId})`;
+    const failed = `Mail to ${VENDOR} failed permanently (${bounced}). The address is marked undeliverable.`;
     const rows = (await outboxRows(s)).slice(seen);
     expect(rows.map((r) => ({ to: r.to, types: r.types, subject: r.subject, status: r.status }))).toEqual([
       {
         to: [COORDINATOR],
         types: ['GI'],
-        subject: `[${CASE}] Alert: ${failed} - Heap overflow in libexample 2.3…`,
+        // The alert's first line, cut at the subject's 200 characters.
+        subject: `[${CASE}] Alert: Mail to ${VENDOR} failed permanently (5.1.1: ${NO_SUCH_ADDRESS} — ${DIAGNOSTIC} (for <…`,
         status: 'sent',
       },
     ]);
@@ -307,7 +361,7 @@ describe('bounces', () => {
         kind: 'bounce',
         from: VENDOR,
         types: ['RS'],
-        detail: `undeliverable: 5.1.1 for ${reportToVendor.messageId}`,
+        detail: `undeliverable: ${bounced}`,
       },
       { at: '2026-12-07T10:01:00Z', kind: 'alert', from: null, types: ['GI'], detail: failed },
     ]);
@@ -328,7 +382,7 @@ describe('bounces', () => {
     );
     expect(await s.cli('--now', '2026-12-07T10:01:00Z', 'ingest', f)).toEqual({
       code: 0,
-      stdout: `${f}: bounce ${CASE} 5.1.1 ${VENDOR}\n`,
+      stdout: `${f}: bounce ${CASE} 5.1.1: ${NO_SUCH_ADDRESS} — smtp;550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ${VENDOR}\n`,
       stderr: '',
     });
     expect((await show()).participants.find((p) => p.email === VENDOR)).toMatchObject({
@@ -391,7 +445,22 @@ describe('who may write to a case', () => {
         at: NOW,
       },
     ]);
-    expect({ case: await show(), outbox: await outboxRows(s) }).toEqual(before);
+    // Nothing applied; only the quarantine notices are new: per entry, the sender's fixed notice
+    // and the coordinator's alert.
+    const n = before.outbox.length;
+    const outbox = await outboxRows(s);
+    expect({ case: await show(), outbox }).toEqual({
+      ...before,
+      outbox: [
+        ...before.outbox,
+        ...quarantineNotices(n + 1, 'mallory@evil.example', 'not-a-participant'),
+        ...quarantineNotices(n + 3, 'mallory@evil.example', 'not-a-participant'),
+      ],
+    });
+    for (const row of [outbox[n], outbox[n + 2]]) {
+      const notice = await simpleParser(readFileSync(emlPath(s, (row as OutboxJson).messageId)));
+      expect(`${notice.subject ?? ''}\n${notice.text ?? ''}`).not.toMatch(/VM-\d{4}|libexample/i);
+    }
     expect(jsonOf<unknown[]>(await s.cli('cases', '--json'))).toHaveLength(1);
   });
 });
@@ -515,14 +584,21 @@ describe('size limit (limits.maxMessageBytes)', () => {
     const over = writeMail(s, 'over.eml', reportOf(CAP + 1, '<big-1@researcher.example>'));
     expect(await s.cli('--now', NOW, 'ingest', over)).toEqual({
       code: 0,
-      stdout: `${over}: quarantined too-large ${CAP + 1} bytes > ${CAP}\n`,
+      stdout: `${over}: quarantined too-large message size (bytes): ${CAP + 1} > limits.maxMessageBytes ${CAP}\n`,
       stderr: '',
     });
     expect(await quarantine()).toEqual([
-      { id: 1, messageId: '<big-1@researcher.example>', from: null, reason: 'too-large', at: NOW },
+      {
+        id: 1,
+        messageId: '<big-1@researcher.example>',
+        from: 'carol@researcher.example', // read from the header alone
+        reason: 'too-large',
+        at: NOW,
+      },
     ]);
     expect(jsonOf(await s.cli('cases', '--json'))).toEqual([]);
-    expect(await outboxRows(s)).toEqual([]);
+    // The sender is told (DESIGN.md §2 "Size"), and the coordinator alerted.
+    expect(await outboxRows(s)).toEqual(quarantineNotices(1, 'carol@researcher.example', 'too-large'));
 
     const atCap = writeMail(s, 'at-cap.eml', reportOf(CAP, '<big-2@researcher.example>'));
     expect(await s.cli('--now', NOW, 'ingest', atCap)).toEqual({

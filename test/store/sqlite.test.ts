@@ -446,6 +446,44 @@ describe('outbox', () => {
   });
 });
 
+describe('countOutbox (rate caps)', () => {
+  beforeEach(() => {
+    store.saveCase(sampleCase());
+    store.saveCase(sampleCase('VM-2026-0002'));
+    const rows: Array<Partial<Parameters<typeof outboxRow>[0]>> = [
+      { messageId: '<a@x>', types: ['RK'], createdAt: '2026-03-02T09:00:00Z' },
+      { messageId: '<b@x>', types: ['EP'], createdAt: '2026-03-02T09:30:00.000Z' },
+      {
+        messageId: '<c@x>',
+        types: ['GE', 'GI'],
+        caseId: 'VM-2026-0002',
+        createdAt: '2026-03-02T09:45:00+00:00',
+      },
+      { messageId: '<quarantine.1@x>', types: ['GI'], caseId: null, createdAt: '2026-03-02T09:59:59Z' },
+      { messageId: '<d@x>', types: ['CK'], to: ['Other@Example.net'], createdAt: NOW },
+      { messageId: '<old@x>', types: ['RK'], createdAt: '2026-03-02T08:59:59Z' },
+    ];
+    for (const r of rows) store.addOutbox(outboxRow(r));
+  });
+
+  it('counts rows to one recipient (any letter case) since an instant, in any instant format', () => {
+    expect(store.countOutbox({ to: 'FINDER@example.net', since: '2026-03-02T09:00:00Z' })).toBe(4);
+    expect(store.countOutbox({ to: 'finder@example.net', since: '2026-03-02T09:00:00.001Z' })).toBe(3);
+    expect(store.countOutbox({ to: 'other@example.net', since: '2026-03-02T00:00:00Z' })).toBe(1);
+    expect(store.countOutbox({ to: 'nobody@example.net', since: '2026-03-02T00:00:00Z' })).toBe(0);
+  });
+
+  it('narrows by case, by codes and by Message-ID prefix', () => {
+    const since = '2026-03-02T09:00:00Z';
+    const to = 'finder@example.net';
+    expect(store.countOutbox({ to, since, caseId: 'vm-2026-0001' })).toBe(2);
+    expect(store.countOutbox({ to, since, anyOfTypes: ['RK', 'GE'] })).toBe(2);
+    expect(store.countOutbox({ to, since, caseId: 'VM-2026-0002', anyOfTypes: ['GE'] })).toBe(1);
+    expect(store.countOutbox({ to, since, messageIdPrefix: '<quarantine.' })).toBe(1);
+    expect(store.countOutbox({ to, since, messageIdPrefix: '<quarantine%' })).toBe(0);
+  });
+});
+
 describe('timers', () => {
   beforeEach(() => {
     store.saveCase(sampleCase('VM-2026-0001'));
