@@ -99,6 +99,16 @@ export interface StoredTimer {
   timer: TimerRef;
 }
 
+/** How far the IMAP watcher got in one mailbox (DESIGN.md §1: IDLE with a UID cursor). */
+export interface ImapCursor {
+  mailbox: string;
+  /** UIDVALIDITY as a decimal string (IMAP allows up to 2^32 - 1). */
+  uidValidity: string;
+  /** Every message up to this UID was committed; the next fetch starts at lastUid + 1. */
+  lastUid: number;
+  updatedAt: string;
+}
+
 export interface Store {
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -145,6 +155,9 @@ export interface Store {
   listQuarantine(): QuarantineEntry[];
   getQuarantine(id: number): QuarantineEntry | undefined;
   deleteQuarantine(id: number): void;
+
+  getImapCursor(mailbox: string): ImapCursor | undefined;
+  setImapCursor(cursor: ImapCursor): void;
 
   upsertContact(contact: Contact): void;
   getContact(email: string): Contact | undefined;

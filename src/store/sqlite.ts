@@ -20,6 +20,7 @@ import type {
   Attachment,
   CaseSummary,
   Contact,
+  ImapCursor,
   LedgerEntry,
   NewOutboxRow,
   OutboxRow,
@@ -103,6 +104,13 @@ interface QuarantineRow {
   at: string;
   detail: string;
   raw_id: number;
+}
+
+interface CursorRow {
+  mailbox: string;
+  uid_validity: string;
+  last_uid: number;
+  updated_at: string;
 }
 
 interface ContactRow {
@@ -315,6 +323,12 @@ class SqliteStoreImpl implements SqliteStore {
            max_embargo_days = excluded.max_embargo_days, pgp_key = excluded.pgp_key`,
       ),
       getContact: db.prepare<[string], ContactRow>('SELECT * FROM contacts WHERE email = ?'),
+      getCursor: db.prepare<[string], CursorRow>('SELECT * FROM imap_cursors WHERE mailbox = ?'),
+      setCursor: db.prepare<[string, string, number, string]>(
+        `INSERT INTO imap_cursors (mailbox, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (mailbox) DO UPDATE SET uid_validity = excluded.uid_validity,
+           last_uid = excluded.last_uid, updated_at = excluded.updated_at`,
+      ),
     };
   }
 
@@ -545,6 +559,23 @@ class SqliteStoreImpl implements SqliteStore {
 
   deleteQuarantine(id: number): void {
     this.q.deleteQuarantine.run(id);
+  }
+
+  getImapCursor(mailbox: string): ImapCursor | undefined {
+    const r = this.q.getCursor.get(mailbox);
+    return r
+      ? { mailbox: r.mailbox, uidValidity: r.uid_validity, lastUid: r.last_uid, updatedAt: r.updated_at }
+      : undefined;
+  }
+
+  setImapCursor(cursor: ImapCursor): void {
+    if (!/^\d+$/.test(cursor.uidValidity)) {
+      throw new Error(`setImapCursor: UIDVALIDITY must be a decimal number, got ${cursor.uidValidity}`);
+    }
+    if (!Number.isSafeInteger(cursor.lastUid) || cursor.lastUid < 0) {
+      throw new Error(`setImapCursor: last UID must be a non-negative integer, got ${cursor.lastUid}`);
+    }
+    this.q.setCursor.run(cursor.mailbox, cursor.uidValidity, cursor.lastUid, cursor.updatedAt);
   }
 
   upsertContact(contact: Contact): void {

@@ -594,6 +594,31 @@ describe('contacts', () => {
   });
 });
 
+describe('imap cursors', () => {
+  it('are kept per mailbox, replaced on set, and survive a reopen', () => {
+    expect(store.getImapCursor('INBOX')).toBeUndefined();
+    store.setImapCursor({ mailbox: 'INBOX', uidValidity: '1700000000', lastUid: 5, updatedAt: NOW });
+    store.setImapCursor({ mailbox: 'Other', uidValidity: '4294967295', lastUid: 1, updatedAt: NOW });
+    store.setImapCursor({ mailbox: 'INBOX', uidValidity: '1700000000', lastUid: 9, updatedAt: NOW });
+    expect(reopen().getImapCursor('INBOX')).toEqual({
+      mailbox: 'INBOX',
+      uidValidity: '1700000000',
+      lastUid: 9,
+      updatedAt: NOW,
+    });
+    expect(store.getImapCursor('Other')?.uidValidity).toBe('4294967295');
+  });
+
+  it('refuses a UIDVALIDITY that is not a number and a negative UID', () => {
+    expect(() =>
+      store.setImapCursor({ mailbox: 'INBOX', uidValidity: 'abc', lastUid: 1, updatedAt: NOW }),
+    ).toThrow(/UIDVALIDITY/);
+    expect(() =>
+      store.setImapCursor({ mailbox: 'INBOX', uidValidity: '1', lastUid: -1, updatedAt: NOW }),
+    ).toThrow(/last UID/);
+  });
+});
+
 describe('transactions', () => {
   function writeEverything(): void {
     const n = store.nextCaseNumber('VM', 2026);
