@@ -143,6 +143,8 @@ export interface Store {
   outboxByMessageId(messageId: string): OutboxRow | undefined;
   /** Pending rows whose nextAttemptAt <= now, oldest first. */
   dueOutbox(now: string): OutboxRow[];
+  /** Counts for monitoring: rows pending and failed, and the creation time of the oldest pending. */
+  outboxStats(): { pending: number; failed: number; oldestPendingAt: string | null };
   markSent(id: number, at: string): void;
   /** Records a failed attempt: attempts+1, the error, and either a retry time or final failure. */
   markAttemptFailed(id: number, error: string, retryAt: string | null): void;

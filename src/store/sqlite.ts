@@ -292,6 +292,13 @@ class SqliteStoreImpl implements SqliteStore {
       dueOutbox: db.prepare<[number], OutboxDbRow>(
         `SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY id`,
       ),
+      outboxCounts: db.prepare<[], { pending: number; failed: number }>(
+        `SELECT coalesce(sum(status = 'pending'), 0) AS pending, coalesce(sum(status = 'failed'), 0) AS failed
+         FROM outbox WHERE status IN ('pending', 'failed')`,
+      ),
+      oldestPending: db.prepare<[], { created_at: string }>(
+        `SELECT created_at FROM outbox WHERE status = 'pending' ORDER BY id LIMIT 1`,
+      ),
       markSent: db.prepare<[string, number]>(
         `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ? WHERE id = ?`,
       ),
@@ -510,6 +517,15 @@ class SqliteStoreImpl implements SqliteStore {
 
   dueOutbox(now: string): OutboxRow[] {
     return this.q.dueOutbox.all(instantMs(now, 'dueOutbox now')).map(toOutboxRow);
+  }
+
+  outboxStats(): { pending: number; failed: number; oldestPendingAt: string | null } {
+    const counts = this.q.outboxCounts.get() ?? { pending: 0, failed: 0 };
+    return {
+      pending: counts.pending,
+      failed: counts.failed,
+      oldestPendingAt: this.q.oldestPending.get()?.created_at ?? null,
+    };
   }
 
   markSent(id: number, at: string): void {

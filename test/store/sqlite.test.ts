@@ -594,6 +594,19 @@ describe('contacts', () => {
   });
 });
 
+describe('outbox stats', () => {
+  it('count pending and failed rows and give the oldest pending creation time', () => {
+    expect(store.outboxStats()).toEqual({ pending: 0, failed: 0, oldestPendingAt: null });
+    store.saveCase(sampleCase());
+    const a = store.addOutbox(outboxRow({ messageId: '<a@bot.example>', createdAt: '2026-03-01T00:00:00Z' }));
+    store.addOutbox(outboxRow({ messageId: '<b@bot.example>', createdAt: '2026-03-02T00:00:00Z' }));
+    const c = store.addOutbox(outboxRow({ messageId: '<c@bot.example>' }));
+    store.markSent(a, NOW);
+    store.markAttemptFailed(c, 'ESMTP_PERM: 550', null);
+    expect(store.outboxStats()).toEqual({ pending: 1, failed: 1, oldestPendingAt: '2026-03-02T00:00:00Z' });
+  });
+});
+
 describe('imap cursors', () => {
   it('are kept per mailbox, replaced on set, and survive a reopen', () => {
     expect(store.getImapCursor('INBOX')).toBeUndefined();
