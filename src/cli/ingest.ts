@@ -1,6 +1,6 @@
 /** `vultron-mail ingest` and `quarantine release`: raw RFC 822 messages into the pipeline. */
 import { InboundPipeline } from '../mail/inbound.js';
-import type { Override } from '../mail/inbound.js';
+import type { IngestResult, Override } from '../mail/inbound.js';
 import type { App } from './app.js';
 
 /** The exit code `ingest` uses for a temporary failure, so the MTA retries (EX_TEMPFAIL). */
@@ -32,6 +32,38 @@ export function pipelineFor(app: App): InboundPipeline {
   });
 }
 
+/** What became of one message: handled (with the pipeline's result), or a failure. */
+export type IngestOneResult =
+  | { kind: 'handled'; result: IngestResult }
+  | { kind: 'quarantined-failure'; entry: number; error: string }
+  | { kind: 'temporary'; error: string }
+  | { kind: 'failed'; error: string };
+
+/**
+ * One message through the pipeline, as `ingest` does it: a temporary failure is reported as
+ * such (nothing committed, try again later); any other failure of the pipeline quarantines the
+ * message as `malformed`, so it is never lost; only when even that fails is it `failed`.
+ */
+export async function ingestOne(
+  app: App,
+  pipeline: InboundPipeline,
+  raw: Buffer,
+  now: string,
+): Promise<IngestOneResult> {
+  try {
+    return { kind: 'handled', result: await pipeline.ingest(raw, now) };
+  } catch (err) {
+    const error = (err as Error).message;
+    if (isTemporaryFailure(err)) return { kind: 'temporary', error };
+    try {
+      return { kind: 'quarantined-failure', entry: quarantineFailure(app, raw, now, err), error };
+    } catch (again) {
+      const more = `${error}; could not quarantine: ${(again as Error).message}`;
+      return isTemporaryFailure(again) ? { kind: 'temporary', error: more } : { kind: 'failed', error: more };
+    }
+  }
+}
+
 /**
  * Processes each message (files, or one from stdin). Exit 0 when every message was handled
  * (applied, ignored, a duplicate or quarantined); 75 when one failed temporarily (the MTA
@@ -47,25 +79,27 @@ export async function ingestMessages(
   const lines: string[] = [];
   let exitCode = 0;
   for (const { name, raw } of inputs) {
-    try {
-      const r = await pipeline.ingest(raw, now);
-      const reason = r.reason ? ` ${r.reason}` : '';
-      lines.push(`${name}: ${r.outcome}${reason}${r.caseId ? ` ${r.caseId}` : ''} ${r.detail}`.trimEnd());
-    } catch (err) {
-      if (isTemporaryFailure(err)) {
-        lines.push(`${name}: temporary failure: ${(err as Error).message}`);
-        exitCode = Math.max(exitCode, EXIT_TEMPFAIL);
-        continue;
+    const one = await ingestOne(app, pipeline, raw, now);
+    switch (one.kind) {
+      case 'handled': {
+        const r = one.result;
+        const reason = r.reason ? ` ${r.reason}` : '';
+        lines.push(`${name}: ${r.outcome}${reason}${r.caseId ? ` ${r.caseId}` : ''} ${r.detail}`.trimEnd());
+        break;
       }
-      try {
-        const id = quarantineFailure(app, raw, now, err);
-        lines.push(`${name}: quarantined malformed (entry ${id}): ${(err as Error).message}`);
-      } catch (again) {
+      case 'quarantined-failure':
+        lines.push(`${name}: quarantined malformed (entry ${one.entry}): ${one.error}`);
+        break;
+      case 'temporary':
         lines.push(
-          `${name}: failed: ${(err as Error).message}; could not quarantine: ${(again as Error).message}`,
+          `${name}: ${one.error.includes('could not quarantine') ? 'failed' : 'temporary failure'}: ${one.error}`,
         );
-        exitCode = isTemporaryFailure(again) ? Math.max(exitCode, EXIT_TEMPFAIL) : 1;
-      }
+        exitCode = Math.max(exitCode, EXIT_TEMPFAIL);
+        break;
+      case 'failed':
+        lines.push(`${name}: failed: ${one.error}`);
+        exitCode = 1;
+        break;
     }
   }
   return { lines, exitCode };

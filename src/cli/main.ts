@@ -27,6 +27,7 @@ import type { App } from './app.js';
 import { EXIT_TEMPFAIL, ingestMessages, releaseQuarantined } from './ingest.js';
 import { renderCase, renderCases, renderOutbox, renderQuarantine } from './show.js';
 import { renderTables } from './tables.js';
+import { runCommand } from '../daemon/run.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -447,6 +448,24 @@ export function buildProgram(io: Io, state: { exitCode: number } = { exitCode: E
         if (isTemporary(err)) throw new CliError(oneLine((err as Error).message), EXIT_TEMPFAIL);
         throw err;
       }
+    });
+
+  program
+    .command('run')
+    .description(
+      'the daemon: IMAP watcher, outbox sender, scheduler and health endpoint (JSON logs on stdout)',
+    )
+    .option('--once', 'handle what is pending in the mailbox, run due timers, flush the outbox, exit')
+    .action(async (opts: { once?: boolean }, cmd: Command) => {
+      const g = globalsOf(cmd, env);
+      validConfig(g.config, env);
+      state.exitCode = await runCommand({
+        configPath: g.config,
+        env,
+        once: opts.once === true,
+        now: cmd.optsWithGlobals<{ now?: string }>().now,
+        write: io.stdout,
+      });
     });
 
   program
