@@ -116,6 +116,8 @@ state_dir = $D/dovecot/state
 protocols = imap lmtp
 listen = 127.0.0.1
 log_path = $D/log/dovecot.log
+# process titles name the user: "dovecot-mailstack-O/imap [bot@cvd.example 127.0.0.1 IDLE]"
+verbose_proctitle = yes
 ssl = yes
 ssl_cert = <$D/tls/cert.pem
 ssl_key = <$D/tls/key.pem
