@@ -364,7 +364,10 @@ export async function composeCaselessError(
   ];
   const parent = ctx.inbound ? messageIds([ctx.inbound.messageId])[0] : undefined;
   const original = ctx.inbound ? bareSubject(ctx.inbound.subject, '') : '';
-  const subject = truncate(headerSafe(original ? `Re: ${original}` : 'Your mail was not applied'), MAX_SUBJECT);
+  const subject = truncate(
+    headerSafe(original ? `Re: ${original}` : 'Your mail was not applied'),
+    MAX_SUBJECT,
+  );
   const mail: MailComposerOptions = {
     messageId: ctx.messageId,
     date: new Date(ctx.now),
