@@ -65,6 +65,9 @@ export interface Health {
   };
   outbox: {
     backlog: number;
+    /** Pending rows waiting for a retry after a failed attempt, and the latest such error. */
+    retrying: number;
+    lastError: string | null;
     failed: number;
     oldestPendingAt: string | null;
     oldestPendingAgeSeconds: number | null;
@@ -278,6 +281,11 @@ export class Daemon {
       await this.lane;
       const timers = await this.tick();
       await this.exclusive(() => this.sendNow());
+      if (this.watcher?.status().retryPending) {
+        throw new Error(
+          'a message could not be handled for now (a temporary failure, see the log); it stays in the mailbox for the next run',
+        );
+      }
       return {
         messages,
         timers,
@@ -312,6 +320,8 @@ export class Daemon {
       },
       outbox: {
         backlog: stats.pending,
+        retrying: stats.retrying,
+        lastError: stats.lastError,
         failed: stats.failed,
         oldestPendingAt: stats.oldestPendingAt,
         oldestPendingAgeSeconds: oldestAge,

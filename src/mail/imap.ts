@@ -102,6 +102,8 @@ export interface WatcherStatus {
   /** Messages handed to `handle()`, and UIDVALIDITY changes seen. */
   fetched: number;
   uidValidityChanges: number;
+  /** The last pass stopped at a message that must be tried again (a temporary failure). */
+  retryPending: boolean;
 }
 
 export interface WatcherDeps {
@@ -177,6 +179,7 @@ export class ImapWatcher {
     lastUid: null,
     fetched: 0,
     uidValidityChanges: 0,
+    retryPending: false,
   };
 
   constructor(private readonly deps: WatcherDeps) {
@@ -404,6 +407,7 @@ export class ImapWatcher {
           this.state.fetched += 1;
           const result = await this.deps.handle({ uid, raw: m.source, arrivedAt });
           if (result === 'retry') {
+            this.state.retryPending = true;
             logger.warn({ uid }, 'imap: temporary failure; the message stays and is tried again');
             return handled;
           }
@@ -413,6 +417,7 @@ export class ImapWatcher {
         }
       }
     }
+    this.state.retryPending = false;
     this.state.lastPollAt = isoSecond(this.clock());
     return handled;
   }
@@ -431,11 +436,14 @@ export class ImapWatcher {
   private async markProcessed(client: ImapFlow, uid: number): Promise<void> {
     const target = this.deps.settings.processedMailbox;
     let moved: unknown = false;
-    try {
-      moved = await this.deadline(client.messageMove(String(uid), target, { uid: true }), 'MOVE');
-    } catch (err) {
-      if (err instanceof Timeout || !client.usable) throw err;
-      this.deps.logger.warn({ uid, err: errorText(err) }, 'imap: move refused');
+    // Moving a message into the watched mailbox itself would give it a new UID, again and again.
+    if (!sameMailbox(target, this.deps.settings.mailbox)) {
+      try {
+        moved = await this.deadline(client.messageMove(String(uid), target, { uid: true }), 'MOVE');
+      } catch (err) {
+        if (err instanceof Timeout || !client.usable) throw err;
+        this.deps.logger.warn({ uid, err: errorText(err) }, 'imap: move refused');
+      }
     }
     if (moved) return;
     await this.deadline(
@@ -487,6 +495,11 @@ export class ImapWatcher {
       clearTimeout(timer);
     }
   }
+}
+
+/** Mailbox names compare exactly, except INBOX, which is case-insensitive (RFC 3501 §5.1). */
+export function sameMailbox(a: string, b: string): boolean {
+  return a === b || (a.toUpperCase() === 'INBOX' && b.toUpperCase() === 'INBOX');
 }
 
 function internalDate(value: Date | string | undefined): Date | null {

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Daemon, runCommand } from '../../src/daemon/run.js';
 import { Metrics } from '../../src/daemon/metrics.js';
-import { batches, isoSecond, reconnectDelayMs } from '../../src/mail/imap.js';
+import { batches, isoSecond, reconnectDelayMs, sameMailbox } from '../../src/mail/imap.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { COORDINATOR, NOW, sandbox } from '../cli/helpers.js';
 import type { Sandbox } from '../cli/helpers.js';
@@ -203,6 +203,12 @@ describe('watcher helpers', () => {
     expect(batches(metas, { batchMessages: 2, batchBytes: 10_000 })).toEqual([[1, 2], [3, 4], [5]]);
     expect(batches(metas, { batchMessages: 10, batchBytes: 500 })).toEqual([[1, 2], [3], [4, 5]]);
     expect(batches([], { batchMessages: 10, batchBytes: 500 })).toEqual([]);
+  });
+
+  it('INBOX is the same mailbox in any case; other names compare exactly', () => {
+    expect(sameMailbox('INBOX', 'inbox')).toBe(true);
+    expect(sameMailbox('Processed', 'processed')).toBe(false);
+    expect(sameMailbox('Processed', 'Processed')).toBe(true);
   });
 
   it('isoSecond gives RFC 3339 UTC to the second', () => {
