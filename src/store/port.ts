@@ -69,6 +69,17 @@ export interface OutboxRow {
   sentAt: string | null;
 }
 
+export interface OutboxStats {
+  pending: number;
+  /** Pending rows that already failed at least once (waiting for a retry). */
+  retrying: number;
+  failed: number;
+  /** createdAt of the oldest pending row. */
+  oldestPendingAt: string | null;
+  /** The error of the most recently created pending row that failed. */
+  lastError: string | null;
+}
+
 export type NewOutboxRow = Omit<OutboxRow, 'id' | 'status' | 'attempts' | 'lastError' | 'sentAt'>;
 
 export interface LedgerEntry {
@@ -143,8 +154,8 @@ export interface Store {
   outboxByMessageId(messageId: string): OutboxRow | undefined;
   /** Pending rows whose nextAttemptAt <= now, oldest first. */
   dueOutbox(now: string): OutboxRow[];
-  /** Counts for monitoring: rows pending and failed, and the creation time of the oldest pending. */
-  outboxStats(): { pending: number; failed: number; oldestPendingAt: string | null };
+  /** For monitoring: counts, the oldest pending row, and the error of the latest retried row. */
+  outboxStats(): OutboxStats;
   markSent(id: number, at: string): void;
   /** Records a failed attempt: attempts+1, the error, and either a retry time or final failure. */
   markAttemptFailed(id: number, error: string, retryAt: string | null): void;

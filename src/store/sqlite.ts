@@ -24,6 +24,7 @@ import type {
   LedgerEntry,
   NewOutboxRow,
   OutboxRow,
+  OutboxStats,
   OutboxStatus,
   QuarantineEntry,
   Report,
@@ -292,9 +293,14 @@ class SqliteStoreImpl implements SqliteStore {
       dueOutbox: db.prepare<[number], OutboxDbRow>(
         `SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY id`,
       ),
-      outboxCounts: db.prepare<[], { pending: number; failed: number }>(
-        `SELECT coalesce(sum(status = 'pending'), 0) AS pending, coalesce(sum(status = 'failed'), 0) AS failed
+      outboxCounts: db.prepare<[], { pending: number; retrying: number; failed: number }>(
+        `SELECT coalesce(sum(status = 'pending'), 0) AS pending,
+                coalesce(sum(status = 'pending' AND attempts > 0), 0) AS retrying,
+                coalesce(sum(status = 'failed'), 0) AS failed
          FROM outbox WHERE status IN ('pending', 'failed')`,
+      ),
+      lastPendingError: db.prepare<[], { last_error: string }>(
+        `SELECT last_error FROM outbox WHERE status = 'pending' AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1`,
       ),
       oldestPending: db.prepare<[], { created_at: string }>(
         `SELECT created_at FROM outbox WHERE status = 'pending' ORDER BY id LIMIT 1`,
@@ -519,12 +525,12 @@ class SqliteStoreImpl implements SqliteStore {
     return this.q.dueOutbox.all(instantMs(now, 'dueOutbox now')).map(toOutboxRow);
   }
 
-  outboxStats(): { pending: number; failed: number; oldestPendingAt: string | null } {
-    const counts = this.q.outboxCounts.get() ?? { pending: 0, failed: 0 };
+  outboxStats(): OutboxStats {
+    const counts = this.q.outboxCounts.get() ?? { pending: 0, retrying: 0, failed: 0 };
     return {
-      pending: counts.pending,
-      failed: counts.failed,
+      ...counts,
       oldestPendingAt: this.q.oldestPending.get()?.created_at ?? null,
+      lastError: counts.retrying > 0 ? (this.q.lastPendingError.get()?.last_error ?? null) : null,
     };
   }
 

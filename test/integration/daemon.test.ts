@@ -162,10 +162,49 @@ describe('the daemon on real Dovecot and Postfix', { timeout: 60_000 }, () => {
     await stack.waitFor('alice', (items) => items.some((m) => m.parsed.inReplyTo !== undefined));
   });
 
+  it('sends the embargo proposal to the vendor as a calendar invitation, and applies the acceptance', async () => {
+    const before = (await stack.read('alice')).length;
+    await stack.send(
+      USERS.reporter.email,
+      USERS.bot.email,
+      mail({
+        from: USERS.reporter.email,
+        to: USERS.bot.email,
+        subject: `Re: [${caseId}] Heap overflow in libfoo`,
+        body: '/embargo +30d\n',
+        inReplyTo: ack.parsed.messageId as string,
+      }),
+    );
+    const inbox = await stack.waitFor('alice', (items) => items.length > before);
+    const invitation = inbox.slice(before).find((m) => /text\/calendar/.test(m.raw.toString('latin1')));
+    expect(invitation, 'a mail with a text/calendar part').toBeDefined();
+    const rawText = (invitation as MailItem).raw.toString('latin1');
+    expect(rawText).toMatch(/Content-Type: text\/calendar;[^\r\n]*method=REQUEST/i);
+    expect(rawText).toMatch(/BEGIN:VCALENDAR/);
+    expect(rawText).toMatch(new RegExp(`UID:${caseId}-embargo-1@cvd\\.example`));
+    // Threading: every mail of the case refers to the case's thread root.
+    expect(header(invitation as MailItem, 'references')).toContain(`<${caseId}@cvd.example>`);
+    expect(caseOf(caseId)?.em).toBe('PROPOSED');
+    await stack.send(
+      USERS.alice.email,
+      USERS.bot.email,
+      mail({
+        from: USERS.alice.email,
+        to: USERS.bot.email,
+        subject: `Re: ${(invitation as MailItem).parsed.subject ?? ''}`,
+        body: '/embargo accept\n',
+        inReplyTo: (invitation as MailItem).parsed.messageId as string,
+      }),
+    );
+    await eventually(() => caseOf(caseId)?.em === 'ACTIVE' || undefined, 'the embargo ACTIVE');
+  });
+
   it('after a restart, does not read processed mail again (the cursor)', async () => {
-    const before = caseOf(caseId)?.log.length;
-    const cursorBefore = openSqliteStore(bot.db).getImapCursor('INBOX');
     await stopDaemon();
+    const before = caseOf(caseId)?.log.length;
+    const cursorStore = openSqliteStore(bot.db);
+    const cursorBefore = cursorStore.getImapCursor('INBOX');
+    cursorStore.close();
     const d = await startDaemon();
     await eventually(() => d.health().imap.lastPollAt !== null, 'a first poll');
     expect(d.metrics.get('vultron_mail_messages_total', { outcome: 'duplicate' })).toBe(0);
@@ -306,7 +345,8 @@ describe('the daemon on real Dovecot and Postfix', { timeout: 60_000 }, () => {
     const h = await health();
     expect(h.body.outbox.backlog).toBeGreaterThanOrEqual(1);
     expect(h.body.outbox.oldestPendingAt).toMatch(/^\d{4}-/);
-    expect(h.body.outbox.lastRun?.failed).toBeGreaterThanOrEqual(1);
+    expect(h.body.outbox.retrying).toBeGreaterThanOrEqual(1);
+    expect(h.body.outbox.lastError).toMatch(/ESMTP_TEMP/);
     expect(await metrics()).toMatch(/vultron_mail_outbox_failed_total [1-9]/);
 
     await stack.start('postfix');
@@ -317,7 +357,10 @@ describe('the daemon on real Dovecot and Postfix', { timeout: 60_000 }, () => {
     );
     expect(inbox.filter((m) => m.parsed.messageId === row.messageId)).toHaveLength(1);
     await eventually(async () => (await health()).body.outbox.backlog === 0 || undefined, 'backlog 0');
-    const sent = openSqliteStore(bot.db).outboxByMessageId(row.messageId);
+    expect((await health()).body.outbox).toMatchObject({ retrying: 0, lastError: null });
+    const store = openSqliteStore(bot.db);
+    const sent = store.outboxByMessageId(row.messageId);
+    store.close();
     expect(sent?.status).toBe('sent');
     expect(sent?.attempts).toBeGreaterThanOrEqual(2);
     void d;

@@ -596,14 +596,33 @@ describe('contacts', () => {
 
 describe('outbox stats', () => {
   it('count pending and failed rows and give the oldest pending creation time', () => {
-    expect(store.outboxStats()).toEqual({ pending: 0, failed: 0, oldestPendingAt: null });
+    expect(store.outboxStats()).toEqual({
+      pending: 0,
+      retrying: 0,
+      failed: 0,
+      oldestPendingAt: null,
+      lastError: null,
+    });
     store.saveCase(sampleCase());
     const a = store.addOutbox(outboxRow({ messageId: '<a@bot.example>', createdAt: '2026-03-01T00:00:00Z' }));
     store.addOutbox(outboxRow({ messageId: '<b@bot.example>', createdAt: '2026-03-02T00:00:00Z' }));
     const c = store.addOutbox(outboxRow({ messageId: '<c@bot.example>' }));
     store.markSent(a, NOW);
     store.markAttemptFailed(c, 'ESMTP_PERM: 550', null);
-    expect(store.outboxStats()).toEqual({ pending: 1, failed: 1, oldestPendingAt: '2026-03-02T00:00:00Z' });
+    expect(store.outboxStats()).toEqual({
+      pending: 1,
+      retrying: 0,
+      failed: 1,
+      oldestPendingAt: '2026-03-02T00:00:00Z',
+      lastError: null,
+    });
+    const d = store.addOutbox(outboxRow({ messageId: '<d@bot.example>' }));
+    store.markAttemptFailed(d, 'ESMTP_TEMP: ECONNREFUSED', '2026-03-02T10:01:00Z');
+    expect(store.outboxStats()).toMatchObject({
+      pending: 2,
+      retrying: 1,
+      lastError: 'ESMTP_TEMP: ECONNREFUSED',
+    });
   });
 });
 
