@@ -15,7 +15,8 @@
  * makes the second run a no-op: nothing is lost and nothing is applied twice.
  *
  * Liveness: IDLE is restarted before the 29 minutes of RFC 2177 (`idleRenewMs`), a poll every
- * `pollMs` sends NOOP and looks for new UIDs (a dead IDLE goes unnoticed by imapflow itself), and
+ * `pollMs` selects the mailbox again and looks for new UIDs (a dead IDLE goes unnoticed by
+ * imapflow itself; a stale view of a recreated mailbox by NOOP and STATUS too), and
  * every command has a deadline: an overdue one counts as a dead connection, which is closed and
  * opened again with capped exponential backoff. A changed UIDVALIDITY resets the cursor to 0: the
  * mailbox is rescanned and the ledger turns the messages already applied into duplicates.
@@ -63,7 +64,7 @@ export interface WatcherLogger {
 }
 
 export interface WatcherTiming {
-  /** NOOP + look for new mail this often, also while IDLE (the watchdog). Default 60 s. */
+  /** SELECT again + look for new mail this often, also while IDLE (the watchdog). Default 60 s. */
   pollMs: number;
   /** Restart IDLE after this long (RFC 2177: before 29 minutes). Default 25 min. */
   idleRenewMs: number;
@@ -265,11 +266,16 @@ export class ImapWatcher {
     while (!this.stopping) {
       await this.pass(client);
       if (this.stopping) break;
-      await this.sleep(this.timing.pollMs);
+      const poked = await this.sleep(this.timing.pollMs);
       if (this.stopping) break;
       if (!client.usable) throw new Error('the connection was closed');
-      // The watchdog: a dead IDLE is noticed only by a command that gets no answer.
-      await this.deadline(client.noop(), 'NOOP');
+      if (!poked) {
+        // The poll. A dead IDLE is noticed only by a command that gets no answer (the
+        // deadline). SELECT again rather than NOOP: a session can keep a stale view of a mailbox
+        // that was deleted and created again under it (Dovecot: NOOP and STATUS then show no
+        // new mail, ever); a new SELECT sees the mailbox as it is, with its UIDVALIDITY.
+        await this.deadline(client.mailboxOpen(this.deps.settings.mailbox), 'SELECT');
+      }
     }
     await this.disconnect(client);
   }
@@ -286,7 +292,7 @@ export class ImapWatcher {
       maxIdleTime: this.timing.idleRenewMs,
       connectionTimeout: this.timing.commandTimeoutMs,
       greetingTimeout: this.timing.commandTimeoutMs,
-      // Longer than the poll: our NOOP, not the socket timer, is the watchdog.
+      // Longer than the poll: our poll with its deadline, not the socket timer, is the watchdog.
       socketTimeout: Math.max(this.timing.pollMs * 2, this.timing.commandTimeoutMs * 2, 60_000),
       clientInfo: { name: 'vultron-mail' },
       ...this.deps.clientOptions,
@@ -453,22 +459,21 @@ export class ImapWatcher {
     this.deps.logger.warn({ uid, mailbox: target }, 'imap: could not move the message; flagged it instead');
   }
 
-  /** Waits until poked (new mail, a closed connection, stop) or `ms` passed. */
-  private sleep(ms: number): Promise<void> {
+  /** Waits until poked (new mail, a closed connection, stop: true) or `ms` passed (false). */
+  private sleep(ms: number): Promise<boolean> {
     if (this.stopping || this.pendingWake) {
       this.pendingWake = false;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.wake = null;
-        resolve();
+        resolve(false);
       }, ms);
       this.wake = () => {
         clearTimeout(timer);
-        // Dovecot batches its notifications; a short pause lets a burst arrive as one pass.
         this.pendingWake = false;
-        resolve();
+        resolve(true);
       };
     });
   }
