@@ -11,6 +11,7 @@
 # env:   MS_USERS="user@domain:password ..."  (IMAP/submission logins; mail to ANY address is delivered)
 # example: bash scripts/mailstack.sh start /tmp/mailstack-abc 0 ; ... ; bash scripts/mailstack.sh stop /tmp/mailstack-abc
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"   # dovecot, postfix, runuser live there; not every PATH has them
 cmd=${1:?usage: mailstack.sh install | start DIR [OFFSET] [PART] | stop DIR [PART]}
 PACKAGES="dovecot-imapd dovecot-lmtpd postfix openssl"
 

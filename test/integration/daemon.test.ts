@@ -5,7 +5,7 @@
  * connection, a Dovecot restart and a Postfix outage. The steps build on each other (one case).
  */
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Daemon, Health } from '../../src/daemon/run.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { USERS, eventually, freePort, header, mail, startMailStack } from '../helpers/mailstack.js';
@@ -14,6 +14,7 @@ import { botConfig, memoryLogger, openDaemon } from './setup.js';
 import type { BotSandbox } from './setup.js';
 
 let stack: MailStack;
+let setupError: unknown = null;
 let bot: BotSandbox;
 let daemon: Daemon | null = null;
 let healthPort: number;
@@ -72,10 +73,19 @@ let reportId = '';
 let ack: MailItem;
 
 beforeAll(async () => {
-  stack = await startMailStack();
-  healthPort = await freePort();
-  bot = botConfig(stack, { healthPort });
+  try {
+    stack = await startMailStack();
+    healthPort = await freePort();
+    bot = botConfig(stack, { healthPort });
+  } catch (err) {
+    setupError = err;
+  }
 }, 300_000);
+
+// A mail stack that cannot start fails every test here (a failed beforeAll would skip them).
+beforeEach(() => {
+  if (setupError) throw setupError;
+});
 
 afterAll(async () => {
   await stopDaemon().catch(() => undefined);

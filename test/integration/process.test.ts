@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openApp } from '../../src/cli/app.js';
 import { ingestMessages } from '../../src/cli/ingest.js';
 import { isoSecond } from '../../src/mail/imap.js';
@@ -20,6 +20,7 @@ import { botConfig } from './setup.js';
 import type { BotSandbox } from './setup.js';
 
 let stack: MailStack;
+let setupError: unknown = null;
 const sandboxes: BotSandbox[] = [];
 
 interface Proc {
@@ -68,8 +69,17 @@ function withConfig(bot: BotSandbox, change: (c: Json) => void): void {
 }
 
 beforeAll(async () => {
-  [stack] = await Promise.all([startMailStack(), ensureBuilt()]);
+  try {
+    [stack] = await Promise.all([startMailStack(), ensureBuilt()]);
+  } catch (err) {
+    setupError = err;
+  }
 }, 300_000);
+
+// A mail stack that cannot start fails every test here (a failed beforeAll would skip them).
+beforeEach(() => {
+  if (setupError) throw setupError;
+});
 
 afterAll(async () => {
   await stack?.destroy();
