@@ -36,7 +36,8 @@ export function pipelineFor(app: App): InboundPipeline {
 export type IngestOneResult =
   | { kind: 'handled'; result: IngestResult }
   | { kind: 'quarantined-failure'; entry: number; error: string }
-  | { kind: 'temporary'; error: string }
+  /** Nothing committed; `unquarantined`: the pipeline failed and even quarantining it failed. */
+  | { kind: 'temporary'; error: string; unquarantined?: boolean }
   | { kind: 'failed'; error: string };
 
 /**
@@ -59,7 +60,9 @@ export async function ingestOne(
       return { kind: 'quarantined-failure', entry: quarantineFailure(app, raw, now, err), error };
     } catch (again) {
       const more = `${error}; could not quarantine: ${(again as Error).message}`;
-      return isTemporaryFailure(again) ? { kind: 'temporary', error: more } : { kind: 'failed', error: more };
+      return isTemporaryFailure(again)
+        ? { kind: 'temporary', error: more, unquarantined: true }
+        : { kind: 'failed', error: more };
     }
   }
 }
@@ -91,9 +94,7 @@ export async function ingestMessages(
         lines.push(`${name}: quarantined malformed (entry ${one.entry}): ${one.error}`);
         break;
       case 'temporary':
-        lines.push(
-          `${name}: ${one.error.includes('could not quarantine') ? 'failed' : 'temporary failure'}: ${one.error}`,
-        );
+        lines.push(`${name}: ${one.unquarantined ? 'failed' : 'temporary failure'}: ${one.error}`);
         exitCode = Math.max(exitCode, EXIT_TEMPFAIL);
         break;
       case 'failed':

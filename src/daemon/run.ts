@@ -101,6 +101,7 @@ export class Daemon {
   private stopping: Promise<void> | null = null;
   private lastSend: Health['outbox']['lastRun'] = null;
   private lastTickAt: string | null = null;
+  private readonly options: DaemonOptions;
 
   /** Opens the config's store and transport; `metrics` counts the transitions of every decision. */
   static open(configPath: string, env: NodeJS.ProcessEnv, opts: DaemonOptions): Daemon {
@@ -129,8 +130,6 @@ export class Daemon {
         })
       : null;
   }
-
-  private readonly options: DaemonOptions;
 
   private now(): string {
     return isoSecond(this.clock());
