@@ -4,6 +4,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# The integration tests (test/integration) run a real Dovecot + Postfix on loopback high ports
+# from a temporary folder (scripts/mailstack.sh); install the Debian packages when missing
+# (apt-get, as root). Without them those tests fail, they are not skipped.
+bash scripts/mailstack.sh install || exit 1
+
 npx tsc -p tsconfig.json --noEmit || exit 1
 npx eslint . || exit 1
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }

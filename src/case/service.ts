@@ -80,6 +80,8 @@ export interface CaseServiceDeps {
   composeCaseless: CaselessComposer;
   /** Caps on acknowledgements and errors to one sender (config `security.rateCaps`); none if absent. */
   rateCaps?: RateCapConfig;
+  /** Told of every committed decision (the daemon's metrics); must not throw. */
+  observe?: (outcome: Outcome) => void;
 }
 
 export interface Outcome {
@@ -119,13 +121,15 @@ export class CaseService {
     const decision = decide(fresh, input, { now: opts.now, policy: this.deps.policy });
     const report = { ...opts.report, receivedAt: opts.now };
     const rows = await this.render(decision, opts.inbound, report, report, opts.now);
-    return store.transaction(() => {
+    const outcome = store.transaction(() => {
       const n = store.nextCaseNumber(bot.caseIdPrefix, year);
       const caseId = formatCaseId(bot.caseIdPrefix, year, n);
       if (caseId !== draftId)
         throw new Error(`case number changed while rendering (${draftId} → ${caseId}); retry`);
       return this.persist({ ...decision, input }, opts.inbound, rows, { ...report, caseId }, opts.now);
     });
+    this.deps.observe?.(outcome);
+    return outcome;
   }
 
   /** A message, timer or delivery failure for an existing case. */
@@ -142,7 +146,7 @@ export class CaseService {
     // A newcomer gets the report that opened the case; an added report goes out by itself.
     const first = store.getReports(caseId)[0] ?? null;
     const rows = await this.render(decision, opts.inbound, first, opts.report ?? first, opts.now);
-    return store.transaction(() => {
+    const outcome = store.transaction(() => {
       const current = store.getCase(caseId);
       if (!current || current.log.length !== snapshot.log.length) {
         throw new Error(`case ${caseId} changed while this message was processed; retry`);
@@ -150,6 +154,8 @@ export class CaseService {
       const report = opts.report ? { ...opts.report, caseId, receivedAt: opts.now } : null;
       return this.persist({ ...decision, input: prepared }, opts.inbound, rows, report, opts.now);
     });
+    this.deps.observe?.(outcome);
+    return outcome;
   }
 
   /**

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { loadConfig, toPolicy } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { CaseService } from '../case/service.js';
+import type { Outcome } from '../case/service.js';
 import { composeCaselessError, composeMail, newMessageId } from '../outbound/compose.js';
 import { sendDue } from '../outbound/sender.js';
 import type { SendResult } from '../outbound/sender.js';
@@ -44,7 +45,28 @@ export function readConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   return result.config;
 }
 
-export function openApp(path: string, env: NodeJS.ProcessEnv = process.env): App {
+export interface AppOptions {
+  /** Told of every committed case decision (the daemon counts transitions). */
+  observe?: (outcome: Outcome) => void;
+}
+
+/**
+ * SMTP options for nodemailer: a pooled connection (the daemon sends one row at a time, all
+ * day) and bounded waits, so that a dead server fails an attempt instead of hanging the sender.
+ * Anything set in the config's `smtp` wins.
+ */
+export function smtpOptions(smtp: NonNullable<Config['smtp']>): Record<string, unknown> {
+  return {
+    pool: true,
+    maxConnections: 1,
+    connectionTimeout: 30_000,
+    greetingTimeout: 30_000,
+    socketTimeout: 120_000,
+    ...smtp,
+  };
+}
+
+export function openApp(path: string, env: NodeJS.ProcessEnv = process.env, opts: AppOptions = {}): App {
   const config = readConfig(path, env);
   const policy = toPolicy(config);
   const store = openSqliteStore(config.store.path);
@@ -95,13 +117,16 @@ export function openApp(path: string, env: NodeJS.ProcessEnv = process.env): App
           now: req.now,
         })
       ).row,
+    ...(opts.observe ? { observe: opts.observe } : {}),
   });
   let transport: Transport;
   if (config.outbox.directory !== undefined) {
     mkdirSync(config.outbox.directory, { recursive: true });
     transport = new DirectoryTransport(config.outbox.directory);
   } else {
-    transport = new SmtpTransport(config.smtp as ConstructorParameters<typeof SmtpTransport>[0]);
+    transport = new SmtpTransport(
+      smtpOptions(config.smtp ?? {}) as ConstructorParameters<typeof SmtpTransport>[0],
+    );
   }
   const app: App = {
     config,

@@ -1,7 +1,7 @@
 /** `vultron-mail ingest` and `quarantine release`: raw RFC 822 messages into the pipeline. */
 import { ALERT_ID_PREFIX } from '../case/ratecaps.js';
 import { InboundPipeline } from '../mail/inbound.js';
-import type { Override } from '../mail/inbound.js';
+import type { IngestResult, Override } from '../mail/inbound.js';
 import { composeNotice, newMessageId } from '../outbound/compose.js';
 import type { App } from './app.js';
 
@@ -48,6 +48,41 @@ export function pipelineFor(app: App): InboundPipeline {
   });
 }
 
+/** What became of one message: handled (with the pipeline's result), or a failure. */
+export type IngestOneResult =
+  | { kind: 'handled'; result: IngestResult }
+  | { kind: 'quarantined-failure'; entry: number; error: string }
+  /** Nothing committed; `unquarantined`: the pipeline failed and even quarantining it failed. */
+  | { kind: 'temporary'; error: string; unquarantined?: boolean }
+  | { kind: 'failed'; error: string };
+
+/**
+ * One message through the pipeline, as `ingest` does it: a temporary failure is reported as
+ * such (nothing committed, try again later); any other failure of the pipeline quarantines the
+ * message as `malformed`, so it is never lost; only when even that fails is it `failed`.
+ */
+export async function ingestOne(
+  app: App,
+  pipeline: InboundPipeline,
+  raw: Buffer,
+  now: string,
+): Promise<IngestOneResult> {
+  try {
+    return { kind: 'handled', result: await pipeline.ingest(raw, now) };
+  } catch (err) {
+    const error = (err as Error).message;
+    if (isTemporaryFailure(err)) return { kind: 'temporary', error };
+    try {
+      return { kind: 'quarantined-failure', entry: quarantineFailure(app, raw, now, err), error };
+    } catch (again) {
+      const more = `${error}; could not quarantine: ${(again as Error).message}`;
+      return isTemporaryFailure(again)
+        ? { kind: 'temporary', error: more, unquarantined: true }
+        : { kind: 'failed', error: more };
+    }
+  }
+}
+
 /**
  * Processes each message (files, or one from stdin). Exit 0 when every message was handled
  * (applied, ignored, a duplicate or quarantined); 75 when one failed temporarily (the MTA
@@ -63,25 +98,25 @@ export async function ingestMessages(
   const lines: string[] = [];
   let exitCode = 0;
   for (const { name, raw } of inputs) {
-    try {
-      const r = await pipeline.ingest(raw, now);
-      const reason = r.reason ? ` ${r.reason}` : '';
-      lines.push(`${name}: ${r.outcome}${reason}${r.caseId ? ` ${r.caseId}` : ''} ${r.detail}`.trimEnd());
-    } catch (err) {
-      if (isTemporaryFailure(err)) {
-        lines.push(`${name}: temporary failure: ${(err as Error).message}`);
+    const one = await ingestOne(app, pipeline, raw, now);
+    switch (one.kind) {
+      case 'handled': {
+        const r = one.result;
+        const reason = r.reason ? ` ${r.reason}` : '';
+        lines.push(`${name}: ${r.outcome}${reason}${r.caseId ? ` ${r.caseId}` : ''} ${r.detail}`.trimEnd());
+        break;
+      }
+      case 'quarantined-failure':
+        lines.push(`${name}: quarantined malformed (entry ${one.entry}): ${one.error}`);
+        break;
+      case 'temporary':
+        lines.push(`${name}: ${one.unquarantined ? 'failed' : 'temporary failure'}: ${one.error}`);
         exitCode = Math.max(exitCode, EXIT_TEMPFAIL);
-        continue;
-      }
-      try {
-        const id = quarantineFailure(app, raw, now, err);
-        lines.push(`${name}: quarantined malformed (entry ${id}): ${(err as Error).message}`);
-      } catch (again) {
-        lines.push(
-          `${name}: failed: ${(err as Error).message}; could not quarantine: ${(again as Error).message}`,
-        );
-        exitCode = isTemporaryFailure(again) ? Math.max(exitCode, EXIT_TEMPFAIL) : 1;
-      }
+        break;
+      case 'failed':
+        lines.push(`${name}: failed: ${one.error}`);
+        exitCode = 1;
+        break;
     }
   }
   return { lines, exitCode };

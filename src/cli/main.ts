@@ -28,6 +28,7 @@ import { EXIT_TEMPFAIL, ingestMessages, releaseQuarantined } from './ingest.js';
 import { renderCase, renderCases, renderOutbox, renderQuarantine } from './show.js';
 import { renderTables } from './tables.js';
 import { runDemo } from '../demo/demo.js';
+import { runCommand } from '../daemon/run.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -353,7 +354,31 @@ async function testConnections(config: Config, io: Io): Promise<string[]> {
     }
   }
   if (config.imap !== undefined) {
-    io.stdout('imap: not tested (the IMAP watcher is not part of this build)\n');
+    const imap = config.imap;
+    const where = `${imap.host}:${imap.port}`;
+    const { ImapFlow } = await import('imapflow');
+    const client = new ImapFlow({
+      host: imap.host,
+      port: imap.port,
+      secure: imap.secure,
+      auth: { user: imap.auth.user, pass: imap.auth.pass },
+      ...(imap.tls ? { tls: imap.tls } : {}),
+      logger: false,
+      connectionTimeout: 15_000,
+      greetingTimeout: 15_000,
+    });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const status = await client.status(imap.mailbox, { messages: true });
+      io.stdout(
+        `imap: login ok (${where}), ${imap.mailbox} holds ${status ? (status.messages ?? 0) : '?'} messages\n`,
+      );
+    } catch (err) {
+      failures.push(`imap: ${where}: ${oneLine((err as Error).message)}`);
+    } finally {
+      await client.logout().catch(() => client.close());
+    }
   }
   return failures;
 }
@@ -448,6 +473,24 @@ export function buildProgram(io: Io, state: { exitCode: number } = { exitCode: E
         if (isTemporary(err)) throw new CliError(oneLine((err as Error).message), EXIT_TEMPFAIL);
         throw err;
       }
+    });
+
+  program
+    .command('run')
+    .description(
+      'the daemon: IMAP watcher, outbox sender, scheduler and health endpoint (JSON logs on stdout)',
+    )
+    .option('--once', 'handle what is pending in the mailbox, run due timers, flush the outbox, exit')
+    .action(async (opts: { once?: boolean }, cmd: Command) => {
+      const g = globalsOf(cmd, env);
+      validConfig(g.config, env);
+      state.exitCode = await runCommand({
+        configPath: g.config,
+        env,
+        once: opts.once === true,
+        now: cmd.optsWithGlobals<{ now?: string }>().now,
+        write: io.stdout,
+      });
     });
 
   program

@@ -158,6 +158,20 @@ CREATE TABLE quarantine (
 ) STRICT;
 `,
   },
+  {
+    version: 2,
+    name: 'imap cursor',
+    sql: `
+-- The IMAP watcher's position per mailbox: every message with a UID up to last_uid under this
+-- UIDVALIDITY was committed (and moved away); a changed UIDVALIDITY means a rescan from 0.
+CREATE TABLE imap_cursors (
+  mailbox      TEXT PRIMARY KEY,
+  uid_validity TEXT NOT NULL,
+  last_uid     INTEGER NOT NULL,
+  updated_at   TEXT NOT NULL
+) STRICT;
+`,
+  },
 ];
 
 /** The schema version this build of vultron-mail writes. */

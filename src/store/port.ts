@@ -69,6 +69,17 @@ export interface OutboxRow {
   sentAt: string | null;
 }
 
+export interface OutboxStats {
+  pending: number;
+  /** Pending rows that already failed at least once (waiting for a retry). */
+  retrying: number;
+  failed: number;
+  /** createdAt of the oldest pending row. */
+  oldestPendingAt: string | null;
+  /** The error of the most recently created pending row that failed. */
+  lastError: string | null;
+}
+
 export type NewOutboxRow = Omit<OutboxRow, 'id' | 'status' | 'attempts' | 'lastError' | 'sentAt'>;
 
 export interface LedgerEntry {
@@ -113,6 +124,16 @@ export interface StoredTimer {
   timer: TimerRef;
 }
 
+/** How far the IMAP watcher got in one mailbox (DESIGN.md §1: IDLE with a UID cursor). */
+export interface ImapCursor {
+  mailbox: string;
+  /** UIDVALIDITY as a decimal string (IMAP allows up to 2^32 - 1). */
+  uidValidity: string;
+  /** Every message up to this UID was committed; the next fetch starts at lastUid + 1. */
+  lastUid: number;
+  updatedAt: string;
+}
+
 export interface Store {
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -149,6 +170,8 @@ export interface Store {
   countOutbox(filter: OutboxCount): number;
   /** Pending rows whose nextAttemptAt <= now, oldest first. */
   dueOutbox(now: string): OutboxRow[];
+  /** For monitoring: counts, the oldest pending row, and the error of the latest retried row. */
+  outboxStats(): OutboxStats;
   markSent(id: number, at: string): void;
   /** Records a failed attempt: attempts+1, the error, and either a retry time or final failure. */
   markAttemptFailed(id: number, error: string, retryAt: string | null): void;
@@ -161,6 +184,9 @@ export interface Store {
   listQuarantine(): QuarantineEntry[];
   getQuarantine(id: number): QuarantineEntry | undefined;
   deleteQuarantine(id: number): void;
+
+  getImapCursor(mailbox: string): ImapCursor | undefined;
+  setImapCursor(cursor: ImapCursor): void;
 
   upsertContact(contact: Contact): void;
   getContact(email: string): Contact | undefined;

@@ -20,10 +20,12 @@ import type {
   Attachment,
   CaseSummary,
   Contact,
+  ImapCursor,
   LedgerEntry,
   NewOutboxRow,
   OutboxCount,
   OutboxRow,
+  OutboxStats,
   OutboxStatus,
   QuarantineEntry,
   Report,
@@ -104,6 +106,13 @@ interface QuarantineRow {
   at: string;
   detail: string;
   raw_id: number;
+}
+
+interface CursorRow {
+  mailbox: string;
+  uid_validity: string;
+  last_uid: number;
+  updated_at: string;
 }
 
 interface ContactRow {
@@ -288,6 +297,18 @@ class SqliteStoreImpl implements SqliteStore {
       dueOutbox: db.prepare<[number], OutboxDbRow>(
         `SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY id`,
       ),
+      outboxCounts: db.prepare<[], { pending: number; retrying: number; failed: number }>(
+        `SELECT coalesce(sum(status = 'pending'), 0) AS pending,
+                coalesce(sum(status = 'pending' AND attempts > 0), 0) AS retrying,
+                coalesce(sum(status = 'failed'), 0) AS failed
+         FROM outbox WHERE status IN ('pending', 'failed')`,
+      ),
+      lastPendingError: db.prepare<[], { last_error: string }>(
+        `SELECT last_error FROM outbox WHERE status = 'pending' AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1`,
+      ),
+      oldestPending: db.prepare<[], { created_at: string }>(
+        `SELECT created_at FROM outbox WHERE status = 'pending' ORDER BY id LIMIT 1`,
+      ),
       markSent: db.prepare<[string, number]>(
         `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ? WHERE id = ?`,
       ),
@@ -319,6 +340,12 @@ class SqliteStoreImpl implements SqliteStore {
            max_embargo_days = excluded.max_embargo_days, pgp_key = excluded.pgp_key`,
       ),
       getContact: db.prepare<[string], ContactRow>('SELECT * FROM contacts WHERE email = ?'),
+      getCursor: db.prepare<[string], CursorRow>('SELECT * FROM imap_cursors WHERE mailbox = ?'),
+      setCursor: db.prepare<[string, string, number, string]>(
+        `INSERT INTO imap_cursors (mailbox, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (mailbox) DO UPDATE SET uid_validity = excluded.uid_validity,
+           last_uid = excluded.last_uid, updated_at = excluded.updated_at`,
+      ),
     };
   }
 
@@ -530,6 +557,15 @@ class SqliteStoreImpl implements SqliteStore {
     return this.q.dueOutbox.all(instantMs(now, 'dueOutbox now')).map(toOutboxRow);
   }
 
+  outboxStats(): OutboxStats {
+    const counts = this.q.outboxCounts.get() ?? { pending: 0, retrying: 0, failed: 0 };
+    return {
+      ...counts,
+      oldestPendingAt: this.q.oldestPending.get()?.created_at ?? null,
+      lastError: counts.retrying > 0 ? (this.q.lastPendingError.get()?.last_error ?? null) : null,
+    };
+  }
+
   markSent(id: number, at: string): void {
     expectOne(this.q.markSent.run(at, id).changes, `markSent: no outbox row ${id}`);
   }
@@ -577,6 +613,23 @@ class SqliteStoreImpl implements SqliteStore {
 
   deleteQuarantine(id: number): void {
     this.q.deleteQuarantine.run(id);
+  }
+
+  getImapCursor(mailbox: string): ImapCursor | undefined {
+    const r = this.q.getCursor.get(mailbox);
+    return r
+      ? { mailbox: r.mailbox, uidValidity: r.uid_validity, lastUid: r.last_uid, updatedAt: r.updated_at }
+      : undefined;
+  }
+
+  setImapCursor(cursor: ImapCursor): void {
+    if (!/^\d+$/.test(cursor.uidValidity)) {
+      throw new Error(`setImapCursor: UIDVALIDITY must be a decimal number, got ${cursor.uidValidity}`);
+    }
+    if (!Number.isSafeInteger(cursor.lastUid) || cursor.lastUid < 0) {
+      throw new Error(`setImapCursor: last UID must be a non-negative integer, got ${cursor.lastUid}`);
+    }
+    this.q.setCursor.run(cursor.mailbox, cursor.uidValidity, cursor.lastUid, cursor.updatedAt);
   }
 
   upsertContact(contact: Contact): void {

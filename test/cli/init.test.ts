@@ -191,18 +191,17 @@ describe('check-config', () => {
     nothingCreated();
   });
 
-  it('--connect with outbox.directory and imap: says what it could not test, creates nothing', async () => {
+  it('--connect with outbox.directory and an unreachable imap server: exit 1 naming it, creates nothing', async () => {
     write({
       ...minimal(),
-      imap: { host: 'imap.example.org', auth: { user: 'cvd', pass: 'secret' } },
+      imap: { host: '127.0.0.1', port: 1, secure: false, auth: { user: 'cvd', pass: 'secret' } },
     });
     const r = await s.cli('check-config', '--connect');
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1);
     expect(r.stdout).toBe(
-      'ok\n' +
-        `outbox: .eml files will be written to ${s.outbox} (created on first use; no SMTP to test)\n` +
-        'imap: not tested (the IMAP watcher is not part of this build)\n',
+      'ok\n' + `outbox: .eml files will be written to ${s.outbox} (created on first use; no SMTP to test)\n`,
     );
+    expect(r.stderr).toMatch(/^vultron-mail: imap: 127\.0\.0\.1:1: .*ECONNREFUSED/m);
     nothingCreated();
   });
 

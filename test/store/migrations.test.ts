@@ -23,6 +23,7 @@ const TABLES = [
   'cases',
   'contacts',
   'embargo_uids',
+  'imap_cursors',
   'inbound_ledger',
   'log_events',
   'message_index',

@@ -632,6 +632,63 @@ describe('contacts', () => {
   });
 });
 
+describe('outbox stats', () => {
+  it('count pending and failed rows and give the oldest pending creation time', () => {
+    expect(store.outboxStats()).toEqual({
+      pending: 0,
+      retrying: 0,
+      failed: 0,
+      oldestPendingAt: null,
+      lastError: null,
+    });
+    store.saveCase(sampleCase());
+    const a = store.addOutbox(outboxRow({ messageId: '<a@bot.example>', createdAt: '2026-03-01T00:00:00Z' }));
+    store.addOutbox(outboxRow({ messageId: '<b@bot.example>', createdAt: '2026-03-02T00:00:00Z' }));
+    const c = store.addOutbox(outboxRow({ messageId: '<c@bot.example>' }));
+    store.markSent(a, NOW);
+    store.markAttemptFailed(c, 'ESMTP_PERM: 550', null);
+    expect(store.outboxStats()).toEqual({
+      pending: 1,
+      retrying: 0,
+      failed: 1,
+      oldestPendingAt: '2026-03-02T00:00:00Z',
+      lastError: null,
+    });
+    const d = store.addOutbox(outboxRow({ messageId: '<d@bot.example>' }));
+    store.markAttemptFailed(d, 'ESMTP_TEMP: ECONNREFUSED', '2026-03-02T10:01:00Z');
+    expect(store.outboxStats()).toMatchObject({
+      pending: 2,
+      retrying: 1,
+      lastError: 'ESMTP_TEMP: ECONNREFUSED',
+    });
+  });
+});
+
+describe('imap cursors', () => {
+  it('are kept per mailbox, replaced on set, and survive a reopen', () => {
+    expect(store.getImapCursor('INBOX')).toBeUndefined();
+    store.setImapCursor({ mailbox: 'INBOX', uidValidity: '1700000000', lastUid: 5, updatedAt: NOW });
+    store.setImapCursor({ mailbox: 'Other', uidValidity: '4294967295', lastUid: 1, updatedAt: NOW });
+    store.setImapCursor({ mailbox: 'INBOX', uidValidity: '1700000000', lastUid: 9, updatedAt: NOW });
+    expect(reopen().getImapCursor('INBOX')).toEqual({
+      mailbox: 'INBOX',
+      uidValidity: '1700000000',
+      lastUid: 9,
+      updatedAt: NOW,
+    });
+    expect(store.getImapCursor('Other')?.uidValidity).toBe('4294967295');
+  });
+
+  it('refuses a UIDVALIDITY that is not a number and a negative UID', () => {
+    expect(() =>
+      store.setImapCursor({ mailbox: 'INBOX', uidValidity: 'abc', lastUid: 1, updatedAt: NOW }),
+    ).toThrow(/UIDVALIDITY/);
+    expect(() =>
+      store.setImapCursor({ mailbox: 'INBOX', uidValidity: '1', lastUid: -1, updatedAt: NOW }),
+    ).toThrow(/last UID/);
+  });
+});
+
 describe('transactions', () => {
   function writeEverything(): void {
     const n = store.nextCaseNumber('VM', 2026);
