@@ -290,6 +290,9 @@ export class ImapWatcher {
       ...(s.tls ? { tls: s.tls as ImapFlowOptions['tls'] } : {}),
       logger: false,
       maxIdleTime: this.timing.idleRenewMs,
+      // Enter IDLE right after each command (imapflow waits 15 s by default): new mail is seen at
+      // once, and a poll shorter than 15 s no longer keeps IDLE from ever starting.
+      autoIdleDelay: 250,
       connectionTimeout: this.timing.commandTimeoutMs,
       greetingTimeout: this.timing.commandTimeoutMs,
       // Longer than the poll: our poll with its deadline, not the socket timer, is the watchdog.
