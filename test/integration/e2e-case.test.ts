@@ -282,9 +282,19 @@ describe('a whole case between real mailboxes, the daemon running', { timeout: 3
       "alice's calendar reply applied",
     );
     expect(caseOf(caseId)?.em).toBe('PROPOSED');
+    // Delivered before the next step, so that each mailbox's order is the order of the case.
+    await stack.waitFor('bob', (xs) => xs.length >= 3);
     const b = invitations.bob as MailItem;
     await send('bob', reply('bob', b, '/embargo accept\n'));
     await eventually(() => caseOf(caseId)?.em === 'ACTIVE' || undefined, 'the embargo ACTIVE');
+    for (const [user, n] of [
+      ['reporter', 4],
+      ['coordinator', 6],
+      ['alice', 4],
+      ['bob', 4],
+    ] as const) {
+      await stack.waitFor(user, (xs) => xs.length >= n);
+    }
   });
 
   it("a vendor's /public ends the embargo: EXITED, CANCEL to everyone", async () => {
