@@ -1090,7 +1090,12 @@ function onTimer(run: Run, t: TimerRef): void {
     case 'vendor-response': {
       const v = run.participant(t.ref);
       if (!v || !v.engaged || v.vfd !== 'vfd') return;
-      alertCoordinators(run, [`${v.email} (vendor) has not answered since ${v.joinedAt}.`]);
+      // Any mail of theirs to the case is an answer (one sent while withheld from the report too).
+      const wrote = run.s.log.some((e) => e.kind === 'inbound' && e.from === v.email && e.at >= v.joinedAt);
+      if (wrote) return;
+      alertCoordinators(run, [
+        `${v.email} (vendor) has sent nothing to the case since invited on ${v.joinedAt}`,
+      ]);
       return;
     }
   }

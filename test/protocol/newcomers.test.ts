@@ -110,4 +110,24 @@ describe('newcomers to an embargo in force', () => {
     expect([v1?.undeliverable, v1?.reportSent, v1?.rm]).toEqual([false, true, 'RECEIVED']);
     expect(mails(last)).toEqual([`ack ${C} GK`, `report ${V1} RS`]);
   });
+
+  it('the vendor-response reminder is not sent for a vendor who wrote to the case while withheld', () => {
+    const timer: [string, Input] = [
+      '2026-12-08T11:00:00Z',
+      {
+        kind: 'timer',
+        timer: { id: `vendor-response:${V1}`, kind: 'vendor-response', due: '2026-12-08T11:00:00Z', ref: V1 },
+      },
+    ];
+    const silent = play([report, invite(V1), timer]);
+    expect(mails(silent.last)).toEqual([`alert ${C} GI`]);
+    const answered = play([
+      report,
+      invite(V1),
+      ['2026-12-01T12:00:00Z', { kind: 'message', from: V1, codes: ['ER'], payload: {} }],
+      timer,
+    ]);
+    expect(answered.s.participants.find((p) => p.email === V1)?.vfd).toBe('vfd');
+    expect(mails(answered.last)).toEqual([]);
+  });
 });
