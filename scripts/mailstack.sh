@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # mailstack.sh - a throwaway Dovecot (IMAP + LMTP) + Postfix (SMTP) on 127.0.0.1 for the tests, all
 # state in DIR. Adapted from the verified recipe in shared/MAILSTACK.md (section 10).
-# Needs (Debian 12): dovecot-imapd dovecot-lmtpd postfix openssl (`install` fetches them). Run as root.
+# Needs (Debian 12): dovecot-imapd dovecot-lmtpd postfix openssl, and python3-icalendar for the
+# calendar cross-parsing test (`install` fetches them). Run as root.
 #
 # usage: mailstack.sh install                      apt-get install what is missing (root, noninteractive)
 #        mailstack.sh start DIR [OFFSET] [PART]    ports: IMAP 1143+O, IMAPS 1993+O, SMTP 2525+O,
@@ -13,7 +14,8 @@
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"   # dovecot, postfix, runuser live there; not every PATH has them
 cmd=${1:?usage: mailstack.sh install | start DIR [OFFSET] [PART] | stop DIR [PART]}
-PACKAGES="dovecot-imapd dovecot-lmtpd postfix openssl"
+# python3-icalendar: the second independent reader of our calendar mail (test/calendar/crossparse).
+PACKAGES="dovecot-imapd dovecot-lmtpd postfix openssl python3-icalendar"
 
 install() {
   local missing="" p

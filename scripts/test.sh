@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 # The integration tests (test/integration) run a real Dovecot + Postfix on loopback high ports
 # from a temporary folder (scripts/mailstack.sh); install the Debian packages when missing
-# (apt-get, as root). Without them those tests fail, they are not skipped.
+# (apt-get, as root), and python3-icalendar for test/calendar/crossparse.test.ts. Without them
+# those tests fail, they are not skipped.
 bash scripts/mailstack.sh install || exit 1
 
 npx tsc -p tsconfig.json --noEmit || exit 1

@@ -33,8 +33,15 @@ import {
   headerText,
   messageIdTokens,
 } from './headers.js';
-import { checkContent, checkSize, checkStructure, resolveLimits, scanBounds } from './limits.js';
-import type { Limits } from './limits.js';
+import {
+  checkCalendarParts,
+  checkContent,
+  checkSize,
+  checkStructure,
+  resolveLimits,
+  scanBounds,
+} from './limits.js';
+import type { CalendarLimitIssue, Limits } from './limits.js';
 import {
   autoAnswerAllowed,
   bounceAddresses,
@@ -256,6 +263,10 @@ export class InboundPipeline {
       const sender = addresses(parsed.from)[0] ?? null;
       return this.quarantine(raw, messageId, sender, over.reason, now, over.detail, ledger, release, true);
     }
+    // A calendar part over its caps is dropped (not interpreted); the rest of the mail goes on.
+    const oversized = checkCalendarParts(parsed, limits);
+    const dropped = new Set(oversized.map((o) => o.attachment));
+    const droppedNote = oversized.map((o) => ` (${o.detail}; that calendar part ignored)`).join('');
     const from = addresses(parsed.from)[0] ?? null;
     if (headerText(parsed, 'x-vultron-loop') !== undefined && !overrides.includes('loop')) {
       return this.quarantine(raw, messageId, from, 'loop', now, 'our own loop header', ledger, release);
@@ -348,7 +359,10 @@ export class InboundPipeline {
     // codes go first into the mail's flag set, a conflict with the commands or a calendar
     // error takes the bad-command path below. Other calendar objects are noted, not answers.
     let calendarNote = '';
-    const calendarParts = await findCalendarParts(parsed);
+    const calendarParts = await findCalendarParts({
+      ...parsed,
+      attachments: parsed.attachments.filter((a) => !dropped.has(a)),
+    });
     if (calendarParts.length > 0) {
       if (!snapshot) {
         const byUid = caseUidFromCalendar(calendarParts)
@@ -424,7 +438,8 @@ export class InboundPipeline {
       };
       const title = subject.trim() || '(no subject)';
       const out = await this.deps.service.openCase(input, { now, title, inbound, report });
-      return { outcome: 'opened', caseId: out.caseId, detail: `new case ${out.caseId}` };
+      if (oversized.length > 0) this.logDropped(out.caseId, from, oversized, now);
+      return { outcome: 'opened', caseId: out.caseId, detail: `new case ${out.caseId}${droppedNote}` };
     }
 
     const codes = mapEmbargoCodes(commands.codes, snapshot.em);
@@ -435,11 +450,30 @@ export class InboundPipeline {
       inbound,
       ...(addsReport ? { report } : {}),
     });
+    if (oversized.length > 0) this.logDropped(snapshot.id, from, oversized, now);
     return {
       outcome: out.applied ? 'applied' : 'ignored',
       caseId: snapshot.id,
-      detail: codes.join('+') + calendarNote,
+      detail: codes.join('+') + calendarNote + droppedNote,
     };
+  }
+
+  /** One case log entry per calendar part dropped for its size (`calendar-too-large: …`). */
+  private logDropped(
+    caseId: string,
+    from: string,
+    oversized: readonly CalendarLimitIssue[],
+    now: string,
+  ): void {
+    const { store } = this.deps;
+    store.transaction(() => {
+      const snapshot = store.getCase(caseId);
+      if (!snapshot) return;
+      for (const o of oversized) {
+        snapshot.log.push({ at: now, kind: 'calendar-ignored', from, types: [], detail: o.detail });
+      }
+      store.saveCase(snapshot);
+    });
   }
 
   private async bounce(

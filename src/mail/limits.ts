@@ -10,6 +10,10 @@
  * A mail over a cap is quarantined: `too-large` for the caps on size (message bytes,
  * attachment bytes, text length), `malformed` for the caps on structure; the detail names
  * the cap, the value and the limit. A cap is inclusive: a mail exactly at it passes.
+ *
+ * The calendar caps (lines, components) are the exception: a calendar part over them is
+ * dropped, not interpreted, with the stable code `calendar-too-large`
+ * (`checkCalendarParts`), and the rest of the mail is processed as usual.
  */
 import type { AddressObject, ParsedMail } from 'mailparser';
 import { DEFAULT_LIMITS } from '../config/schema.js';
@@ -130,7 +134,7 @@ export function icsCounts(content: Buffer): { lines: number; components: number 
   return { lines, components };
 }
 
-/** After parsing: attachments, text, calendar parts, recipients. */
+/** After parsing: attachments, text, recipients (calendar parts: `checkCalendarParts`). */
 export function checkContent(
   parsed: ParsedMail,
   limits: Limits,
@@ -139,16 +143,45 @@ export function checkContent(
   const sized = (issue: LimitIssue | null) => (opts.skipSize ? null : issue);
   const largest = parsed.attachments.reduce((n, a) => Math.max(n, a.content.length), 0);
   const textChars = (parsed.text ?? '').length;
-  let issue =
+  return (
     sized(over('maxAttachmentBytes', largest, limits)) ??
     sized(over('maxTextChars', textChars, limits)) ??
-    over('maxRecipients', addressCount(parsed.to) + addressCount(parsed.cc), limits);
+    over('maxRecipients', addressCount(parsed.to) + addressCount(parsed.cc), limits)
+  );
+}
+
+/** The stable code of a calendar part dropped for its size. */
+export const CALENDAR_TOO_LARGE = 'calendar-too-large';
+
+export interface CalendarLimitIssue {
+  code: typeof CALENDAR_TOO_LARGE;
+  cap: 'maxIcsLines' | 'maxIcsComponents';
+  value: number;
+  limit: number;
+  /** `calendar-too-large: calendar lines: 31 > limits.maxIcsLines 30 (invite.ics)` */
+  detail: string;
+  /** The part, as in `parsed.attachments`. */
+  attachment: ParsedMail['attachments'][number];
+}
+
+/** Each calendar part over the line or component cap: these are dropped, not interpreted. */
+export function checkCalendarParts(parsed: ParsedMail, limits: Limits): CalendarLimitIssue[] {
+  const out: CalendarLimitIssue[] = [];
   for (const a of parsed.attachments) {
-    if (issue) break;
     if (!isCalendarPart(a)) continue;
     const { lines, components } = icsCounts(a.content);
     const name = a.filename ? ` (${a.filename})` : '';
-    issue = over('maxIcsLines', lines, limits, name) ?? over('maxIcsComponents', components, limits, name);
+    const issue =
+      over('maxIcsLines', lines, limits, name) ?? over('maxIcsComponents', components, limits, name);
+    if (!issue) continue;
+    out.push({
+      code: CALENDAR_TOO_LARGE,
+      cap: issue.cap as CalendarLimitIssue['cap'],
+      value: issue.value,
+      limit: issue.limit,
+      detail: `${CALENDAR_TOO_LARGE}: ${issue.detail}`,
+      attachment: a,
+    });
   }
-  return issue;
+  return out;
 }

@@ -50,6 +50,8 @@ export interface ComposeContext {
   now: string;
   /** Admin templates that override the defaults (src/outbound/templates.ts). */
   templatesDir?: string | null;
+  /** The fixed part of the MIME boundaries (random when absent); golden files fix it. */
+  baseBoundary?: string;
 }
 
 /** Acknowledgements and answers are replies (RFC 3834 `auto-replied`); the rest is `auto-generated`. */
@@ -280,6 +282,7 @@ export async function composeMail(effect: MailEffect, ctx: ComposeContext): Prom
 
   const mail: MailComposerOptions = {
     messageId: ctx.messageId,
+    ...(ctx.baseBoundary !== undefined ? { baseBoundary: ctx.baseBoundary } : {}),
     date: new Date(ctx.now),
     from: { name: headerSafe(bot.name), address: bot.address },
     to: recipientName ? { name: headerSafe(recipientName), address: to } : to,

@@ -185,6 +185,149 @@ function lightningCounter(uid: string, local = '20260410T120000', id = 'counter-
   return Buffer.from(text, 'latin1');
 }
 
+/** Quoted-printable as Gmail writes its calendar parts: `=` escaped, lines of at most 76. */
+function qp(text: string): string {
+  return text
+    .split('\r\n')
+    .map((line) => {
+      const escaped = line.replace(/=/g, '=3D');
+      const out: string[] = [];
+      let rest = escaped;
+      while (rest.length > 75) {
+        let cut = 75;
+        // Never split an =XX escape.
+        if (rest[cut - 1] === '=') cut -= 1;
+        else if (rest[cut - 2] === '=') cut -= 2;
+        out.push(`${rest.slice(0, cut)}=`);
+        rest = rest.slice(cut);
+      }
+      out.push(rest);
+      return out.join('\r\n');
+    })
+    .join('\r\n');
+}
+
+/**
+ * A Google Calendar REPLY in the shape of fixtures/imip/11 (organizer without `mailto:`, the
+ * ATTENDEE folded inside a parameter name, X-NUM-GUESTS) sent the way fixtures/imip/02 is:
+ * multipart/mixed › (multipart/alternative › (text/plain, text/html, quoted-printable
+ * text/calendar; method=REPLY), and the same object as base64 application/ics `invite.ics`).
+ * Moved to our UID, our bot as organizer and the vendor as attendee.
+ */
+function gmailReply(uid: string, partstat: string, id = 'CAGmail0001@mail.gmail.com'): Buffer {
+  let ics = readFileSync('fixtures/imip/11-google-reply-accepted-organizer-no-mailto.ics', 'latin1');
+  for (const [from, to] of [
+    ['62050f080e53ca8e00353ff0a89c6c6aa4af3dec', uid],
+    [':unittest@tine20.org', ':cvd@example.org'],
+    ['PARTSTAT=ACCEPTED;X-NUM-GUE', `PARTSTAT=${partstat};X-NUM-GUE`],
+    ['mailto:carol@researcher.example', `mailto:${VENDOR}`],
+    ['DTSTART:20171116T103000Z', 'DTSTART:20260415T235959Z'],
+    ['DTEND:20171116T113000Z', 'DTEND:20260415T235959Z'],
+    ['SUMMARY:testtermin google confirm', `SUMMARY:${CASE} embargo expiration`],
+  ] as const) {
+    expect(ics.includes(from), from).toBe(true);
+    ics = ics.split(from).join(to);
+  }
+  // Google's organizer line really has no scheme.
+  expect(ics).toMatch(/^ORGANIZER;[^\r\n]*:cvd@example\.org\r?$/m);
+  const crlfIcs = ics.replace(/\r?\n/g, '\r\n');
+  const word = partstat === 'ACCEPTED' ? 'Accepted' : 'Declined';
+  return Buffer.from(
+    crlf([
+      'MIME-Version: 1.0',
+      `Date: Mon, 2 Mar 2026 11:00:00 +0000`,
+      `Message-ID: <${id}>`,
+      `Subject: ${word}: ${CASE} embargo expiration @ Wed Apr 15, 2026 11:59pm - 11:59pm (UTC) (PSIRT)`,
+      `From: PSIRT <${VENDOR}>`,
+      'To: cvd@example.org',
+      'Content-Type: multipart/mixed; boundary="0000000000008c6d6205be1c767e"',
+      '',
+      '--0000000000008c6d6205be1c767e',
+      'Content-Type: multipart/alternative; boundary="0000000000008c6d6005be1c767c"',
+      '',
+      '--0000000000008c6d6005be1c767c',
+      'Content-Type: text/plain; charset="UTF-8"; format=flowed; delsp=yes',
+      '',
+      `${VENDOR} has ${word.toLowerCase()} this invitation.`,
+      '',
+      '--0000000000008c6d6005be1c767c',
+      'Content-Type: text/html; charset="UTF-8"',
+      '',
+      `<p>${VENDOR} has ${word.toLowerCase()} this invitation.</p>`,
+      '',
+      '--0000000000008c6d6005be1c767c',
+      'Content-Type: text/calendar; charset="UTF-8"; method=REPLY',
+      'Content-Transfer-Encoding: quoted-printable',
+      '',
+      qp(crlfIcs).replace(/\r\n$/, ''),
+      '--0000000000008c6d6005be1c767c--',
+      '',
+      '--0000000000008c6d6205be1c767e',
+      'Content-Type: application/ics; name="invite.ics"',
+      'Content-Disposition: attachment; filename="invite.ics"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from(crlfIcs).toString('base64').replace(/.{76}/g, '$&\r\n'),
+      '--0000000000008c6d6205be1c767e--',
+    ]),
+  );
+}
+
+/**
+ * An Apple iCal REPLY in the shape of fixtures/imip/12: a VTIMEZONE, DTSTART in Europe/Berlin,
+ * the quoted `EMAIL="…"` folded inside the address, no newline at the end of the object; sent
+ * by Apple Mail as a text/calendar part next to the text. Moved to our UID and the vendor.
+ */
+function appleReply(uid: string, partstat: string, id = 'A1B2C3D4-0001@vendor.example'): Buffer {
+  let ics = readFileSync('fixtures/imip/12-apple-ical-reply-accepted.ics', 'latin1');
+  for (const [from, to] of [
+    ['a8d10369e051094ae9322bd65e8afecac010bfc8', uid],
+    ['mailto:unittest@tine20.org', 'mailto:cvd@example.org'],
+    [
+      'ATTENDEE;CN="Researcher, Carol";CUTYPE=INDIVIDUAL;EMAIL="carol@researcher.\n example";PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:mailto:carol@researcher.ex\n ample',
+      `ATTENDEE;CN="PSIRT, Vendor";CUTYPE=INDIVIDUAL;EMAIL="psirt@vendor.\n example";PARTSTAT=${partstat};ROLE=REQ-PARTICIPANT:mailto:psirt@vendor.ex\n ample`,
+    ],
+    // 2026-04-16 01:59:59 CEST is the embargo end, 2026-04-15 23:59:59Z.
+    ['DTSTART;TZID=Europe/Berlin:20111130T150000', 'DTSTART;TZID=Europe/Berlin:20260416T015959'],
+    ['DTEND;TZID=Europe/Berlin:20111130T160000', 'DTEND;TZID=Europe/Berlin:20260416T015959'],
+    ['SUMMARY:TEST7', `SUMMARY:${CASE} embargo expiration`],
+  ] as const) {
+    expect(ics.includes(from), from).toBe(true);
+    ics = ics.split(from).join(to);
+  }
+  expect(ics.endsWith('END:VCALENDAR')).toBe(true);
+  const word = partstat === 'ACCEPTED' ? 'accepted' : 'declined';
+  return Buffer.from(
+    [
+      `From: Vendor PSIRT <${VENDOR}>`,
+      'Content-Type: multipart/alternative; boundary="Apple-Mail=_0D1F2E3C-0001"',
+      `Subject: Invitation: ${CASE} embargo expiration (${word})`,
+      'Date: Mon, 2 Mar 2026 11:00:00 +0000',
+      `Message-Id: <${id}>`,
+      'To: cvd@example.org',
+      'Mime-Version: 1.0 (Mac OS X Mail 16.0 \\(3774.600.62\\))',
+      '',
+      '',
+      '--Apple-Mail=_0D1F2E3C-0001',
+      'Content-Transfer-Encoding: 7bit',
+      'Content-Type: text/plain;',
+      '\tcharset=us-ascii',
+      '',
+      `Vendor PSIRT has ${word} your event.`,
+      '',
+      '--Apple-Mail=_0D1F2E3C-0001',
+      'Content-Transfer-Encoding: 7bit',
+      'Content-Type: text/calendar;',
+      '\tcharset=utf-8;',
+      '\tmethod=REPLY',
+      '',
+      ics.replace(/\r?\n/g, '\r\n'),
+      '--Apple-Mail=_0D1F2E3C-0001--',
+      '',
+    ].join('\r\n'),
+  );
+}
+
 describe('calendar answers end to end', () => {
   it('an Outlook REPLY ACCEPTED names the case by UID, records the acceptance and reaches the quorum', async () => {
     const uid = await caseWithProposal();
@@ -289,5 +432,48 @@ describe('calendar answers end to end', () => {
     expect(added.filter((r) => r.calendarMethod !== null)).toEqual([
       expect.objectContaining({ to: [VENDOR], calendarMethod: 'REQUEST', types: ['EP'] }),
     ]);
+  });
+  it('a Gmail REPLY ACCEPTED (organizer without mailto:, application/ics copy) counts once: EA, the embargo in force', async () => {
+    const uid = await caseWithProposal();
+    const line = await ingest(gmailReply(uid, 'ACCEPTED'));
+    expect(line).toMatch(new RegExp(`applied ${CASE} EA$`));
+    const c = await show();
+    expect(c.em).toBe('ACTIVE');
+    expect(c.embargo.end).toBe('2026-04-15T23:59:59Z');
+    expect(c.embargo.proposals[0]).toMatchObject({ id: 'E1', status: 'accepted' });
+    expect(c.embargo.proposals[0]?.acceptedBy).toContain(VENDOR);
+    // One answer, not two: the inline part and its invite.ics copy are one object.
+    expect(c.log.filter((e) => e.kind === 'inbound' && e.from === VENDOR)).toEqual([
+      expect.objectContaining({ types: ['EA'] }),
+    ]);
+  });
+
+  it('a Gmail REPLY DECLINED rejects the proposal: ER, the embargo back to NONE, a CANCEL to all', async () => {
+    const uid = await caseWithProposal();
+    expect(await ingest(gmailReply(uid, 'DECLINED'))).toMatch(new RegExp(`applied ${CASE} ER$`));
+    const c = await show();
+    expect(c.em).toBe('NONE');
+    expect(c.embargo.proposals[0]).toMatchObject({ id: 'E1', status: 'rejected', declinedBy: [VENDOR] });
+    expect((await outbox()).filter((r) => r.calendarMethod === 'CANCEL').map((r) => r.to[0])).toContain(
+      VENDOR,
+    );
+  });
+
+  it('an Apple iCal REPLY ACCEPTED (EMAIL= folded inside the address, no final newline): EA, the embargo in force', async () => {
+    const uid = await caseWithProposal();
+    expect(await ingest(appleReply(uid, 'ACCEPTED'))).toMatch(new RegExp(`applied ${CASE} EA$`));
+    const c = await show();
+    expect(c.em).toBe('ACTIVE');
+    expect(c.embargo.end).toBe('2026-04-15T23:59:59Z');
+    expect(c.participants.find((p) => p.email === VENDOR)?.consent).toBe('SIGNATORY');
+    expect(c.log).toContainEqual(expect.objectContaining({ kind: 'inbound', from: VENDOR, types: ['EA'] }));
+  });
+
+  it('an Apple iCal REPLY DECLINED: ER, the proposal rejected', async () => {
+    const uid = await caseWithProposal();
+    expect(await ingest(appleReply(uid, 'DECLINED'))).toMatch(new RegExp(`applied ${CASE} ER$`));
+    const c = await show();
+    expect(c.em).toBe('NONE');
+    expect(c.embargo.proposals[0]).toMatchObject({ id: 'E1', status: 'rejected' });
   });
 });

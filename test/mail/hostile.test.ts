@@ -252,7 +252,7 @@ describe('ANCHORS C.2 — reading hostile and odd mail', () => {
     expect(rowsTo(h.newRows(), COORD)).toHaveLength(1);
   });
 
-  it('#10 malformed or huge ICS (100,000 lines; 10,000 VEVENTs): held before any calendar parsing, nothing changes', async () => {
+  it('#10 malformed or huge ICS (100,000 lines; 10,000 VEVENTs): the calendar part dropped before any parsing (calendar-too-large), the text still processed', async () => {
     for (const [what, ics] of [
       [
         '100,000 lines',
@@ -278,9 +278,15 @@ describe('ANCHORS C.2 — reading hostile and odd mail', () => {
           body: `--c\r\nContent-Type: text/plain\r\n\r\nok\r\n--c\r\nContent-Type: text/calendar; method=REPLY\r\n\r\n${ics.join('\r\n')}\r\n--c--\r\n`,
         }),
       );
-      expect(r, what).toMatchObject({ outcome: 'quarantined', reason: 'malformed' });
-      expect(r.detail, what).toMatch(/^calendar (lines|components): \d+ > limits\.maxIcs(Lines|Components)/);
-      expect(JSON.stringify(h.getCase(id)), what).toBe(before);
+      // The calendar part is dropped unread (calendar-too-large); the text is still processed.
+      expect(r.outcome, what).not.toBe('quarantined');
+      expect(r.detail, what).toMatch(
+        /\(calendar-too-large: calendar (lines|components): \d+ > limits\.maxIcs(Lines|Components)/,
+      );
+      const after = h.getCase(id);
+      expect(after.em, what).toBe(JSON.parse(before).em);
+      expect(after.embargo, what).toEqual(JSON.parse(before).embargo);
+      expect(after.log.at(-1), what).toMatchObject({ kind: 'calendar-ignored', from: VENDOR });
     }
   });
 

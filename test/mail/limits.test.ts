@@ -2,17 +2,25 @@
  * Every cap of src/mail/limits.ts, through the whole pipeline: a mail exactly at the cap is
  * processed, the same mail with the cap one lower is quarantined with the precise reason
  * (`too-large` for sizes, `malformed` for structure) and a detail naming the cap; the sender
- * is told when that is safe, and the coordinators are alerted.
+ * is told when that is safe, and the coordinators are alerted. The calendar caps differ: a
+ * calendar part over them is dropped with the code `calendar-too-large`, and the rest of the
+ * mail is still processed.
  */
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/config/schema.js';
 import { InboundPipeline } from '../../src/mail/inbound.js';
-import { checkContent, icsCounts, resolveLimits, scanBounds } from '../../src/mail/limits.js';
+import {
+  checkCalendarParts,
+  checkContent,
+  icsCounts,
+  resolveLimits,
+  scanBounds,
+} from '../../src/mail/limits.js';
 import type { LimitName, Limits } from '../../src/mail/limits.js';
 import { scanMime } from '../../src/mail/mime.js';
 import { DEFAULT_POLICY } from '../../src/protocol/policy.js';
-import { BOT, COORD, REPORTER, alerts, harness, mail, rowsTo } from './harness.js';
+import { BOT, COORD, REPORTER, VENDOR, alerts, harness, mail, rowsTo } from './harness.js';
 
 const CRLF = '\r\n';
 
@@ -97,8 +105,6 @@ const CASES: Array<[LimitName, 'too-large' | 'malformed', () => string, string]>
   ],
   ['maxAttachmentBytes', 'too-large', () => attachment(4000), 'bytes of one attachment'],
   ['maxTextChars', 'too-large', () => mail({ body: 'word '.repeat(400) }), 'text length'],
-  ['maxIcsLines', 'malformed', () => calendar(30), 'calendar lines'],
-  ['maxIcsComponents', 'malformed', () => calendar(30), 'calendar components'],
   [
     'maxRecipients',
     'malformed',
@@ -233,10 +239,111 @@ describe('limits', () => {
     expect(r.detail).toMatch(/^MIME nesting depth: 21 > limits\.maxMimeDepth 20/);
   });
 
-  it('checkContent: sizes are skipped on request, structure never', async () => {
+  it('checkContent: sizes are skipped on request, structure never; calendar caps are not its business', async () => {
     const parsed = await simpleParser(calendar(3));
-    const limits = resolveLimits({ maxTextChars: 1, maxIcsComponents: 1 });
+    const limits = resolveLimits({ maxTextChars: 1, maxIcsComponents: 1, maxRecipients: 0.5 });
     expect(checkContent(parsed, limits)?.cap).toBe('maxTextChars');
-    expect(checkContent(parsed, limits, { skipSize: true })?.cap).toBe('maxIcsComponents');
+    expect(
+      checkContent(parsed, resolveLimits({ maxTextChars: 1, maxIcsComponents: 1 }), { skipSize: true }),
+    ).toBe(null);
+    expect(checkCalendarParts(parsed, limits).map((o) => o.detail)).toEqual([
+      'calendar-too-large: calendar components: 4 > limits.maxIcsComponents 1',
+    ]);
+  });
+});
+
+/** A vendor's mail: `/embargo accept` in the text and a DECLINED REPLY padded with X- lines. */
+function acceptTextDeclineCalendar(uid: string, subject: string, padding: number): string {
+  const ics = [
+    'BEGIN:VCALENDAR',
+    'METHOD:REPLY',
+    'VERSION:2.0',
+    'PRODID:-//test//EN',
+    'BEGIN:VEVENT',
+    `UID:${uid}`,
+    'DTSTAMP:20260302T100000Z',
+    'SEQUENCE:0',
+    `ATTENDEE;PARTSTAT=DECLINED:mailto:${VENDOR}`,
+    ...Array.from({ length: padding }, (_, i) => `X-PAD:${i}`),
+    'END:VEVENT',
+    'END:VCALENDAR',
+  ];
+  return multipartMail({
+    headers: {},
+    parts: [
+      textPart('Fine with us.\r\n\r\n/embargo accept'),
+      `Content-Type: text/calendar; method=REPLY; charset=utf-8${CRLF}${CRLF}${ics.join(CRLF)}`,
+    ],
+  })
+    .replace(`From: ${REPORTER}`, `From: ${VENDOR}`)
+    .replace('Subject: hello', `Subject: ${subject}`);
+}
+
+describe('calendar caps: a calendar part over them is dropped, the rest of the mail is processed', () => {
+  it.each([
+    ['maxIcsLines', 'calendar lines'],
+    ['maxIcsComponents', 'calendar components'],
+  ] as const)(
+    '%s: at the cap the calendar counts, one over it is ignored with calendar-too-large',
+    async (cap, what) => {
+      const run = async (limit: number | null) => {
+        const h = harness(limit === null ? {} : { limits: { [cap]: limit } });
+        const id = await h.seedCase();
+        const proposed = await h.ingest(
+          mail({ from: REPORTER, subject: `Re: [${id}] embargo`, body: '/embargo 2026-04-15\n' }),
+        );
+        expect(proposed.outcome).toBe('applied');
+        const uid = h.getCase(id).embargo.proposals[0]?.uid as string;
+        const raw = acceptTextDeclineCalendar(uid, `Re: [${id}] embargo`, 5);
+        return { h, id, raw };
+      };
+      // The exact value of the cap for this mail.
+      const probe = await run(null);
+      const parsed = await simpleParser(Buffer.from(probe.raw));
+      const [counts] = parsed.attachments.map((a) => icsCounts(a.content));
+      const value = cap === 'maxIcsLines' ? counts?.lines : counts?.components;
+      expect(value).toBe(cap === 'maxIcsLines' ? 16 : 2);
+
+      // At the cap: the DECLINED calendar is read, and contradicts the text: the whole mail is void.
+      const at = await run(value as number);
+      const ok = await at.h.ingest(at.raw);
+      expect(ok.outcome, JSON.stringify(ok)).toBe('rejected-command');
+      expect(at.h.getCase(at.id).em).toBe('PROPOSED');
+
+      // One over: the calendar part is dropped with its code, the text's /embargo accept applies.
+      const over = await run((value as number) - 1);
+      const r = await over.h.ingest(over.raw);
+      expect(r).toMatchObject({ outcome: 'applied', caseId: over.id });
+      const detail = `calendar-too-large: ${what}: ${value} > limits.${cap} ${(value as number) - 1}`;
+      expect(r.detail).toContain(detail);
+      expect(r.detail.startsWith('EA')).toBe(true);
+      expect(over.h.store.listQuarantine()).toEqual([]);
+      const c = over.h.getCase(over.id);
+      expect(c.em).toBe('ACTIVE');
+      expect(c.log).toContainEqual(
+        expect.objectContaining({ kind: 'calendar-ignored', from: VENDOR, types: [], detail }),
+      );
+    },
+  );
+
+  it('a new report with an oversized calendar part still opens its case, the part noted', async () => {
+    const raw = calendar(30);
+    const h = harness({ limits: { maxIcsComponents: 30 } });
+    const r = await h.ingest(raw);
+    expect(r.outcome).toBe('opened');
+    expect(r.detail).toBe(
+      `new case ${r.caseId} (calendar-too-large: calendar components: 31 > limits.maxIcsComponents 30; that calendar part ignored)`,
+    );
+    expect(h.getCase(r.caseId as string).log).toContainEqual(
+      expect.objectContaining({
+        kind: 'calendar-ignored',
+        detail: expect.stringMatching(/^calendar-too-large: /),
+      }),
+    );
+    const exact = harness({ limits: { maxIcsComponents: 31 } });
+    expect(await exact.ingest(raw)).toMatchObject({
+      outcome: 'opened',
+      detail: expect.stringMatching(/^new case VM-\d+-\d+$/),
+    });
   });
 });
