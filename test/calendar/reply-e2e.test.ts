@@ -378,7 +378,7 @@ describe('calendar answers end to end', () => {
     });
   });
 
-  it('a COUNTER whose time cannot be read as one instant gets an error reply; nothing changes', async () => {
+  it('ANCHORS C.2 #12 embargo time ambiguity: a COUNTER whose time cannot be read as one instant gets an error reply; nothing changes', async () => {
     const uid = await caseWithProposal();
     // 02:30 on 29 March 2026 does not exist in Europe/Berlin.
     const line = await ingest(lightningCounter(uid, '20260329T023000'));
@@ -401,7 +401,7 @@ describe('calendar answers end to end', () => {
     expect((await show()).em).toBe('PROPOSED');
   });
 
-  it('a REPLY from an address that is not in the case is quarantined as not-a-participant', async () => {
+  it('ANCHORS C.2 #11 spoofed iTIP REPLY: a REPLY from an address that is not in the case is quarantined as not-a-participant', async () => {
     const uid = await caseWithProposal();
     expect(await ingest(outlookReply(uid, 'ACCEPTED', 'mallory@evil.example', 'm-1@evil.example'))).toMatch(
       /quarantined not-a-participant/,
