@@ -172,6 +172,17 @@ CREATE TABLE imap_cursors (
 ) STRICT;
 `,
   },
+  {
+    version: 3,
+    name: 'outbox creation instant',
+    sql: `
+-- Rate caps count a recipient's rows of the last hour: an indexed instant keeps that count from
+-- scanning the whole outbox as it grows.
+ALTER TABLE outbox ADD COLUMN created_ms INTEGER;
+UPDATE outbox SET created_ms = CAST(round((julianday(created_at) - 2440587.5) * 86400000) AS INTEGER);
+CREATE INDEX outbox_by_created ON outbox (created_ms);
+`,
+  },
 ];
 
 /** The schema version this build of vultron-mail writes. */

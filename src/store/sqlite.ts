@@ -280,11 +280,24 @@ class SqliteStoreImpl implements SqliteStore {
       ),
       getRaw: db.prepare<[number], { raw: Buffer }>('SELECT raw FROM raw_messages WHERE id = ?'),
       addOutbox: db.prepare<
-        [string | null, string, string, string, string, string | null, Buffer, string, string, string, number]
+        [
+          string | null,
+          string,
+          string,
+          string,
+          string,
+          string | null,
+          Buffer,
+          string,
+          string,
+          string,
+          number,
+          number,
+        ]
       >(
         `INSERT INTO outbox (case_id, recipients, subject, types, status, attempts, message_id, calendar_method,
-                             raw, envelope_from, created_at, next_attempt_at, next_attempt_ms)
-         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?)`,
+                             raw, envelope_from, created_at, next_attempt_at, next_attempt_ms, created_ms)
+         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       listOutbox: db.prepare<[], OutboxDbRow>('SELECT * FROM outbox ORDER BY id'),
       outboxByMessageId: db.prepare<[string], OutboxDbRow>('SELECT * FROM outbox WHERE message_id = ?'),
@@ -507,6 +520,7 @@ class SqliteStoreImpl implements SqliteStore {
           row.createdAt,
           row.nextAttemptAt,
           nextMs,
+          instantMs(row.createdAt, 'addOutbox createdAt'),
         ).lastInsertRowid,
       );
       if (row.caseId !== null) this.q.addMessageIndex.run(messageId, row.caseId);
@@ -529,12 +543,12 @@ class SqliteStoreImpl implements SqliteStore {
   }
 
   countOutbox(filter: OutboxCount): number {
-    const since = new Date(instantMs(filter.since, 'countOutbox since')).toISOString();
+    const since = instantMs(filter.since, 'countOutbox since');
     const where = [
+      'created_ms >= ?',
       'EXISTS (SELECT 1 FROM json_each(outbox.recipients) r WHERE lower(r.value) = lower(?))',
-      'julianday(created_at) >= julianday(?)',
     ];
-    const args: Array<string> = [filter.to, since];
+    const args: Array<string | number> = [since, filter.to];
     if (filter.caseId !== undefined) {
       where.push('case_id = ?');
       args.push(filter.caseId);
@@ -550,7 +564,7 @@ class SqliteStoreImpl implements SqliteStore {
       args.push(`${filter.messageIdPrefix.replace(/[\\%_]/g, '\\$&')}%`);
     }
     const sql = `SELECT count(*) AS n FROM outbox WHERE ${where.join(' AND ')}`;
-    return this.db.prepare<string[], { n: number }>(sql).get(...args)?.n ?? 0;
+    return this.db.prepare<Array<string | number>, { n: number }>(sql).get(...args)?.n ?? 0;
   }
 
   dueOutbox(now: string): OutboxRow[] {
