@@ -883,8 +883,8 @@ function handleGeneral(run: Run, from: Participant, code: MessageCode, payload: 
       return;
     case 'GI':
       if (payload.calendar?.method === 'REFRESH') {
-        // An iTIP REFRESH: the event goes to the sender again; nothing is relayed to others.
-        refresh(run, from, payload.calendar.uid);
+        // An iTIP REFRESH: the event goes to the sender again (once every change of this mail is
+        // applied, see decide()); nothing is relayed to others.
         if (!payload.status && !payload.help) return;
       }
       if (payload.status) {
@@ -1297,6 +1297,10 @@ export function decide(snapshot: CaseSnapshot, input: Input, ctx: Context): Deci
       FAMILY_HANDLERS[familyOf(code)](run, from, code, input.payload, input.kind === 'report');
     }
     membership(run, from, input.payload);
+    // Last, so that it sends the event as this very mail left it (e.g. accepted by a /remove).
+    if (codes.includes('GI') && input.payload.calendar?.method === 'REFRESH') {
+      refresh(run, from, input.payload.calendar.uid);
+    }
   }
   return result(run, input, true);
 }

@@ -1077,4 +1077,23 @@ describe('regressions found by the random sequences', () => {
     expect([d.snapshot.em, d.snapshot.embargo.active]).toEqual(['ACTIVE', 'E1']);
     expect(calendarsTo(d, R)).toEqual([]);
   });
+
+  it('a REFRESH in the mail whose /remove completes the quorum sends the event as accepted, not as proposed', () => {
+    const d = lastOf(
+      replay([
+        report(),
+        inviteBy(C, V2, 'vendor'),
+        // The coordinator's address bounced: activation sends it nothing, only the REFRESH does.
+        { kind: 'delivery-failure', to: C, permanent: true, types: ['GI'], detail: '5.1.1' },
+        msg(V2, ['EP'], { embargoEnd: END30 }),
+        msg(C, ['GI'], { remove: R, calendar: { method: 'REFRESH', uid: 'E1' } }),
+      ]),
+    );
+    expect([d.snapshot.em, d.snapshot.embargo.active]).toEqual(['ACTIVE', 'E1']);
+    expect(
+      mailsOf(d)
+        .filter((m) => m.to === C && m.calendar)
+        .map((m) => m.calendar?.status),
+    ).toEqual(['CONFIRMED']);
+  });
 });
