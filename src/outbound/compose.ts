@@ -350,61 +350,25 @@ export async function composeCaselessError(
   effect: MailEffect,
   ctx: { bot: Bot; messageId: string; inbound: InboundRef | null; now: string },
 ): Promise<{ row: NewOutboxRow }> {
-  const { bot } = ctx;
-  const to = headerSafe(effect.to);
   const error = effect.data.error;
-  const lines = [
-    'Your mail was not applied: no case was opened and nothing changed.',
-    '',
-    ...(error ? [`${error.message} (${error.code})`] : []),
-    ...(error?.line ? ['', 'The line in question:', `  ${error.line}`] : []),
-    '',
-    'Correct the mail and send it again.',
-    '',
-    '-- ',
-    `${bot.name}`,
-    'This mail was sent automatically; it is not read by a person.',
-  ];
-  const parent = ctx.inbound ? messageIds([ctx.inbound.messageId])[0] : undefined;
   const original = ctx.inbound ? bareSubject(ctx.inbound.subject, '') : '';
-  const subject = truncate(
-    headerSafe(original ? `Re: ${original}` : 'Your mail was not applied'),
-    MAX_SUBJECT,
-  );
-  const mail: MailComposerOptions = {
+  return composeNotice({
+    bot: ctx.bot,
     messageId: ctx.messageId,
-    date: new Date(ctx.now),
-    from: { name: headerSafe(bot.name), address: bot.address },
-    to,
-    subject,
-    ...(parent ? { inReplyTo: parent, references: [parent] } : {}),
-    headers: {
-      'Auto-Submitted': 'auto-replied',
-      'X-Vultron-Loop': headerSafe(bot.address),
-      'X-Auto-Response-Suppress': 'All',
-      Precedence: 'bulk',
-      'X-Vultron-Message-Types': effect.types.join(', '),
-    },
-    text: lines.join('\n') + '\n',
-    newline: 'win',
-    disableFileAccess: true,
-    disableUrlAccess: true,
-  };
-  const raw = await new MailComposer(mail).compile().build();
-  return {
-    row: {
-      caseId: null,
-      to: [to],
-      subject,
-      types: [...effect.types],
-      messageId: ctx.messageId,
-      calendarMethod: null,
-      raw,
-      envelopeFrom: verpAddress(bot.address, ctx.messageId),
-      createdAt: ctx.now,
-      nextAttemptAt: ctx.now,
-    },
-  };
+    to: effect.to,
+    subject: original ? `Re: ${original}` : 'Your mail was not applied',
+    lines: [
+      'Your mail was not applied: no case was opened and nothing changed.',
+      '',
+      ...(error ? [`${error.message} (${error.code})`] : []),
+      ...(error?.line ? ['', 'The line in question:', `  ${error.line}`] : []),
+      '',
+      'Correct the mail and send it again.',
+    ],
+    types: effect.types,
+    inbound: ctx.inbound,
+    now: ctx.now,
+  });
 }
 
 /** A short notice of the bot that belongs to no case (quarantine: the sender, the coordinators). */

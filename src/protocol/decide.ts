@@ -714,6 +714,13 @@ function handleRM(
 // ---------------------------------------------------------------------------------------
 // Embargo messages
 
+/** Runs an EM handler; EK unless it answered with an error or a refusal of its own. */
+function ackUnlessAnswered(run: Run, handle: () => void): void {
+  const before = run.replies.length;
+  handle();
+  if (run.replies.length === before) run.ack('EK');
+}
+
 function handleEM(run: Run, from: Participant, code: MessageCode, payload: Payload): void {
   switch (code) {
     case 'EK':
@@ -723,26 +730,14 @@ function handleEM(run: Run, from: Participant, code: MessageCode, payload: Paylo
       run.ack('GI');
       return;
     case 'EP':
-    case 'EV': {
-      const before = run.replies.length;
-      propose(run, from, code, payload);
-      if (run.replies.length === before) run.ack('EK');
-      return;
-    }
+    case 'EV':
+      return ackUnlessAnswered(run, () => propose(run, from, code, payload));
     case 'EA':
-    case 'EC': {
-      const before = run.replies.length;
-      accept(run, from, payload);
-      if (run.replies.length === before) run.ack('EK');
-      return;
-    }
+    case 'EC':
+      return ackUnlessAnswered(run, () => accept(run, from, payload));
     case 'ER':
-    case 'EJ': {
-      const before = run.replies.length;
-      reject(run, from, payload);
-      if (run.replies.length === before) run.ack('EK');
-      return;
-    }
+    case 'EJ':
+      return ackUnlessAnswered(run, () => reject(run, from, payload));
     case 'ET': {
       const allowed = isCoordinator(from) || isVendor(from) || from.roles.includes('reporter');
       if (run.s.em === 'EXITED') {
