@@ -120,7 +120,7 @@ export class CaseService {
     });
     const decision = decide(fresh, input, { now: opts.now, policy: this.deps.policy });
     const report = { ...opts.report, receivedAt: opts.now };
-    const rows = await this.render(decision, opts.inbound, report, report, opts.now);
+    const rows = await this.render(decision, opts.inbound, () => report, report, opts.now);
     const outcome = store.transaction(() => {
       const n = store.nextCaseNumber(bot.caseIdPrefix, year);
       const caseId = formatCaseId(bot.caseIdPrefix, year, n);
@@ -144,11 +144,12 @@ export class CaseService {
     const prepared = this.prepareInput(input);
     const decision = decide(snapshot, prepared, { now: opts.now, policy: this.deps.policy });
     // A newcomer gets the report that opened the case; an added report goes out by itself.
-    const first = store.getReports(caseId)[0] ?? null;
-    const rows = await this.render(decision, opts.inbound, first, opts.report ?? first, opts.now);
+    // Read from the store only when a report mail is to be rendered (attachments can be large).
+    let first: ReportContent | null | undefined;
+    const firstReport = () => (first ??= store.getReports(caseId)[0] ?? null);
+    const rows = await this.render(decision, opts.inbound, firstReport, opts.report ?? null, opts.now);
     const outcome = store.transaction(() => {
-      const current = store.getCase(caseId);
-      if (!current || current.log.length !== snapshot.log.length) {
+      if (store.logLength(caseId) !== snapshot.log.length) {
         throw new Error(`case ${caseId} changed while this message was processed; retry`);
       }
       const report = opts.report ? { ...opts.report, caseId, receivedAt: opts.now } : null;
@@ -237,7 +238,7 @@ export class CaseService {
   private async render(
     decision: Decision,
     inbound: InboundMail | null,
-    first: ReportContent | null,
+    first: () => ReportContent | null,
     latest: ReportContent | null,
     now: string,
   ): Promise<NewOutboxRow[]> {
@@ -248,7 +249,8 @@ export class CaseService {
         : null;
     for (const effect of decision.effects) {
       if (effect.type !== 'mail') continue;
-      const report = effect.kind !== 'report' ? null : effect.data.report === 'latest' ? latest : first;
+      const report =
+        effect.kind !== 'report' ? null : effect.data.report === 'latest' ? (latest ?? first()) : first();
       rows.push(
         await this.deps.compose({
           effect,

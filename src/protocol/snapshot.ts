@@ -144,9 +144,15 @@ export function newCase(p: NewCaseParams): CaseSnapshot {
   };
 }
 
-/** Deep copy through JSON: the snapshot is plain data, so this is exact. */
+/**
+ * Deep copy through JSON: the snapshot is plain data, so this is exact. The log is append-only
+ * (entries are never changed once written), so its entries are shared, not copied: the cost of
+ * a copy does not grow with the case's history.
+ */
 export function cloneSnapshot(s: CaseSnapshot): CaseSnapshot {
-  return JSON.parse(JSON.stringify(s)) as CaseSnapshot;
+  const copy = JSON.parse(JSON.stringify({ ...s, log: [] })) as CaseSnapshot;
+  copy.log = s.log.slice();
+  return copy;
 }
 
 export function findParticipant(s: CaseSnapshot, email: string): Participant | undefined {

@@ -183,6 +183,16 @@ UPDATE outbox SET created_ms = CAST(round((julianday(created_at) - 2440587.5) * 
 CREATE INDEX outbox_by_created ON outbox (created_ms);
 `,
   },
+  {
+    version: 4,
+    name: 'case log out of the snapshot JSON',
+    sql: `
+-- The log lives in log_events only (every entry already has its row there): the snapshot JSON
+-- keeps an empty "log" in its place and no longer grows with the case's history. getCase reads
+-- the log from the rows.
+UPDATE cases SET snapshot = json_replace(snapshot, '$.log', json_array());
+`,
+  },
 ];
 
 /** The schema version this build of vultron-mail writes. */

@@ -143,6 +143,8 @@ export interface Store {
   getCase(id: string): CaseSnapshot | undefined;
   /** Inserts or replaces the snapshot, and appends log entries not yet stored. */
   saveCase(snapshot: CaseSnapshot): void;
+  /** The number of log entries stored for the case (0 for no case): its version. */
+  logLength(caseId: string): number;
   listCases(): CaseSummary[];
   /** The case an outgoing Message-ID of ours belongs to. */
   caseByOutgoingMessageId(messageId: string): string | undefined;

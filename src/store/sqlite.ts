@@ -7,13 +7,23 @@
  *   once, so a read-check-write such as the ledger check cannot race another process); nested
  *   calls are savepoints of the outer transaction.
  * - The case snapshot is stored as JSON and returned exactly as saved; the other columns of
- *   `cases` and the `log_events`/`embargo_uids` rows are derived from it in `saveCase`.
+ *   `cases` and the `log_events`/`embargo_uids` rows are derived from it in `saveCase`. Its
+ *   log is kept only in `log_events` (append-only rows), not in the JSON: a long case would
+ *   otherwise rewrite its whole history on every change (migration 4).
  * - SQL lives only in src/store.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { CaseSnapshot, EMState, MessageCode, PXA, TimerKind, TimerRef } from '../protocol/index.js';
+import type {
+  CaseSnapshot,
+  EMState,
+  LogEntry,
+  MessageCode,
+  PXA,
+  TimerKind,
+  TimerRef,
+} from '../protocol/index.js';
 import { normEmail } from '../protocol/index.js';
 import { migrate } from './migrations.js';
 import type {
@@ -44,6 +54,27 @@ interface CaseRow {
   embargo_end: string | null;
   participants: number;
   snapshot: string;
+}
+
+interface LogRow {
+  at: string;
+  kind: string;
+  sender: string | null;
+  types: string;
+  detail: string;
+}
+
+/** How many cases' logs SqliteStore keeps in memory (see readLog). */
+const LOG_CACHE_CASES = 64;
+
+function toLogEntry(r: LogRow): LogEntry {
+  return Object.freeze({
+    at: r.at,
+    kind: r.kind,
+    from: r.sender,
+    types: Object.freeze(parseJson<MessageCode[]>(r.types)) as MessageCode[],
+    detail: r.detail,
+  });
 }
 
 interface ReportRow {
@@ -216,6 +247,8 @@ export function openSqliteStore(path: string): SqliteStore {
 class SqliteStoreImpl implements SqliteStore {
   readonly db: Database.Database;
   private readonly q;
+  /** Case id (lower case) → its committed log entries, least recently used first. */
+  private readonly logCache = new Map<string, LogEntry[]>();
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -238,7 +271,12 @@ class SqliteStoreImpl implements SqliteStore {
       listCases: db.prepare<[], CaseRow>(
         'SELECT id, title, em, pxa, embargo_end, participants, snapshot FROM cases ORDER BY rowid',
       ),
-      logCount: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM log_events WHERE case_id = ?'),
+      logCount: db.prepare<[string], { n: number }>(
+        'SELECT coalesce(max(idx) + 1, 0) AS n FROM log_events WHERE case_id = ?',
+      ),
+      getLog: db.prepare<[string, number], LogRow>(
+        'SELECT at, kind, sender, types, detail FROM log_events WHERE case_id = ? AND idx >= ? ORDER BY idx',
+      ),
       addLog: db.prepare<[string, number, string, string, string | null, string, string]>(
         `INSERT INTO log_events (case_id, idx, at, kind, sender, types, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
@@ -379,7 +417,36 @@ class SqliteStoreImpl implements SqliteStore {
 
   getCase(id: string): CaseSnapshot | undefined {
     const row = this.q.getCase.get(id);
-    return row ? parseJson<CaseSnapshot>(row.snapshot) : undefined;
+    if (!row) return undefined;
+    const snapshot = parseJson<CaseSnapshot>(row.snapshot);
+    snapshot.log = this.readLog(id);
+    return snapshot;
+  }
+
+  /**
+   * A case's log. Committed `log_events` rows are never changed or deleted, so the entries read
+   * outside a transaction are kept (frozen, for the last LOG_CACHE_CASES cases used) and only
+   * newer rows are read the next time: loading a case does not cost more as its history grows.
+   * Inside a transaction the rows may be uncommitted ones, so they are read without the cache.
+   */
+  private readLog(id: string): LogEntry[] {
+    const read = (from: number) => this.q.getLog.all(id, from).map(toLogEntry);
+    if (this.db.inTransaction) return read(0);
+    const key = id.toLowerCase();
+    const cached = this.logCache.get(key) ?? [];
+    const newer = read(cached.length);
+    const log = newer.length > 0 ? cached.concat(newer) : cached;
+    this.logCache.delete(key);
+    this.logCache.set(key, log);
+    if (this.logCache.size > LOG_CACHE_CASES) {
+      const oldest = this.logCache.keys().next().value;
+      if (oldest !== undefined) this.logCache.delete(oldest);
+    }
+    return log.slice();
+  }
+
+  logLength(caseId: string): number {
+    return this.q.logCount.get(caseId)?.n ?? 0;
   }
 
   saveCase(snapshot: CaseSnapshot): void {
@@ -399,7 +466,7 @@ class SqliteStoreImpl implements SqliteStore {
         snapshot.pxa,
         snapshot.embargo.end,
         snapshot.participants.length,
-        JSON.stringify(snapshot),
+        JSON.stringify({ ...snapshot, log: [] }),
         snapshot.createdAt,
         updatedAt(snapshot),
       );

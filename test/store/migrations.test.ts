@@ -68,6 +68,23 @@ describe('migrations', () => {
     second.close();
   });
 
+  it('migration 4 takes the log out of a snapshot JSON written before it; getCase gives the same case', () => {
+    const first = openSqliteStore(path);
+    const s = sampleCase();
+    first.saveCase(s);
+    // As version 3 stored it: the whole log inside the JSON (and in log_events).
+    first.db.prepare('UPDATE cases SET snapshot = ?').run(JSON.stringify(s));
+    first.db.prepare('DELETE FROM schema_migrations WHERE version = 4').run();
+    first.close();
+
+    const second = openSqliteStore(path);
+    const row = second.db.prepare('SELECT snapshot FROM cases').get() as { snapshot: string };
+    expect(JSON.parse(row.snapshot)).toStrictEqual({ ...s, log: [] });
+    expect(Object.keys(JSON.parse(row.snapshot))).toEqual(Object.keys(s));
+    expect(second.getCase(s.id)).toStrictEqual(s);
+    second.close();
+  });
+
   it('apply only the new ones to an older database', () => {
     const v1: Migration = { version: 1, name: 'one', sql: 'CREATE TABLE a (x INTEGER) STRICT;' };
     const v2: Migration = { version: 2, name: 'two', sql: 'ALTER TABLE a ADD COLUMN y TEXT;' };

@@ -99,6 +99,64 @@ describe('cases', () => {
     ]);
   });
 
+  it('keeps the log only in log_events: the stored JSON holds an empty log, getCase gives it back whole', () => {
+    const s = sampleCase();
+    store.saveCase(s);
+    const row = store.db.prepare('SELECT snapshot FROM cases').get() as { snapshot: string };
+    expect(JSON.parse(row.snapshot)).toStrictEqual({ ...s, log: [] });
+    expect(store.getCase(s.id)).toStrictEqual(s);
+    expect(store.logLength(s.id)).toBe(2);
+    expect(store.logLength('VM-2026-9999')).toBe(0);
+  });
+
+  it('log cache: a second handle (another process) appends entries and the first one sees them', () => {
+    const s = sampleCase();
+    store.saveCase(s);
+    expect(store.getCase(s.id)?.log).toHaveLength(2);
+    const other = openSqliteStore(path);
+    s.log.push({ at: '2026-03-04T12:00:00Z', kind: 'timer', from: null, types: ['ET'], detail: 'x' });
+    other.saveCase(s);
+    other.close();
+    expect(store.getCase(s.id)).toStrictEqual(s);
+  });
+
+  it('log cache: entries read inside a transaction that rolls back are not kept', () => {
+    const s = sampleCase();
+    store.saveCase(s);
+    expect(store.getCase(s.id)?.log).toHaveLength(2);
+    const longer = sampleCase();
+    longer.log.push({
+      at: '2026-03-04T12:00:00Z',
+      kind: 'timer',
+      from: null,
+      types: ['ET'],
+      detail: 'undone',
+    });
+    expect(() =>
+      store.transaction(() => {
+        store.saveCase(longer);
+        expect(store.getCase(s.id)?.log).toHaveLength(3);
+        throw new Error('roll back');
+      }),
+    ).toThrow('roll back');
+    expect(store.getCase(s.id)).toStrictEqual(s);
+    const other = { ...sampleCase(), log: [...s.log] };
+    other.log.push({ at: '2026-03-05T12:00:00Z', kind: 'timer', from: null, types: ['EK'], detail: 'kept' });
+    store.saveCase(other);
+    expect(store.getCase(s.id)).toStrictEqual(other);
+  });
+
+  it('log cache: the entries given out are frozen, so no caller can change the cached log', () => {
+    const s = sampleCase();
+    store.saveCase(s);
+    const got = store.getCase(s.id) as typeof s;
+    expect(() => {
+      (got.log[0] as { detail: string }).detail = 'changed';
+    }).toThrow(TypeError);
+    got.log.push({ at: '2026-03-04T12:00:00Z', kind: 'timer', from: null, types: ['ET'], detail: 'x' });
+    expect(store.getCase(s.id)).toStrictEqual(s);
+  });
+
   it('refuses a stale snapshot with fewer log entries than stored, and changes nothing', () => {
     const s = sampleCase();
     store.saveCase(s);
