@@ -23,6 +23,9 @@ export class CliError extends Error {
   }
 }
 
+/** Runs a job that changes cases, after the ones already queued (see `Daemon`). */
+export type CaseLane = (job: () => Promise<void>) => Promise<void>;
+
 export interface App {
   config: Config;
   policy: Policy;
@@ -30,8 +33,12 @@ export interface App {
   service: CaseService;
   transport: Transport;
   bot: { address: string; name: string; domain: string; caseIdPrefix: string };
-  /** Delivers due outbox rows; rows given up on become delivery failures told to the coordinators. */
-  send(now: string): Promise<SendResult>;
+  /**
+   * Delivers due outbox rows; rows given up on become delivery failures told to the coordinators.
+   * `caseLane` runs those case changes (the daemon's lane, so that they do not interleave with a
+   * message being processed); by default they run at once.
+   */
+  send(now: string, opts?: { caseLane?: CaseLane }): Promise<SendResult>;
   close(): Promise<void>;
 }
 
@@ -135,23 +142,28 @@ export function openApp(path: string, env: NodeJS.ProcessEnv = process.env, opts
     service,
     transport,
     bot,
-    async send(now) {
+    async send(now, opts = {}) {
       const result = await sendDue(store, transport, { now, giveUpHours: config.outbox.giveUpHours });
-      for (const row of result.gaveUp) {
-        if (row.caseId === null || !store.getCase(row.caseId)) continue;
-        for (const to of row.to) {
-          await service.apply(
-            row.caseId,
-            {
-              kind: 'delivery-failure',
-              to,
-              permanent: true,
-              types: row.types,
-              detail: `gave up after ${row.attempts} attempts: ${row.lastError ?? 'unknown error'}`,
-            },
-            { now, inbound: null },
-          );
-        }
+      const lane: CaseLane = opts.caseLane ?? ((job) => job());
+      if (result.gaveUp.length > 0) {
+        await lane(async () => {
+          for (const row of result.gaveUp) {
+            if (row.caseId === null || !store.getCase(row.caseId)) continue;
+            for (const to of row.to) {
+              await service.apply(
+                row.caseId,
+                {
+                  kind: 'delivery-failure',
+                  to,
+                  permanent: true,
+                  types: row.types,
+                  detail: `gave up after ${row.attempts} attempts: ${row.lastError ?? 'unknown error'}`,
+                },
+                { now, inbound: null },
+              );
+            }
+          }
+        });
       }
       // The alerts those failures produced go out in the same run.
       if (result.gaveUp.length > 0) {

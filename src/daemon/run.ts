@@ -2,11 +2,14 @@
  * `vultron-mail run [--once]` (DESIGN.md §5): the IMAP watcher, the outbox sender and the
  * scheduler in one process, JSON logs (pino), a health endpoint, graceful shutdown.
  *
- * All work on the store goes through one lane, one job at a time: a message through the
- * inbound pipeline, a run of the outbox sender, a run of the due timers. The pipeline's case
- * service checks that a case did not change while a message was being rendered; the lane makes
- * sure nothing else of this process changes it meanwhile, and that no two sender runs pick the
- * same row.
+ * Work that changes cases goes through one lane, one job at a time: a message through the
+ * inbound pipeline, a run of the due timers, the delivery failures of rows given up on. The
+ * pipeline's case service checks that a case did not change while a message was being
+ * rendered; the lane makes sure nothing else of this process changes it meanwhile.
+ * The outbox sender has a lane of its own (no two sender runs pick the same row): the SMTP
+ * round trips of one message's mails overlap the processing of the next message. It only
+ * marks rows sent or failed (each one atomic write); the case changes its give-ups cause are
+ * queued in the case lane.
  *
  * - After each handled message, and every `sendIntervalMs` (30 s), the outbox is flushed.
  * - Every `tickIntervalMs` (60 s) the due timers run (`tick`).
@@ -94,6 +97,7 @@ export class Daemon {
   private readonly watcher: ImapWatcher | null;
   private readonly pipeline: InboundPipeline;
   private lane: Promise<unknown> = Promise.resolve();
+  private senderLane: Promise<unknown> = Promise.resolve();
   private sendQueued: Promise<void> | null = null;
   private sendNotBefore = 0;
   private timers: NodeJS.Timeout[] = [];
@@ -185,18 +189,29 @@ export class Daemon {
   /** Queues one run of the outbox sender (runs already queued and not started absorb it). */
   requestSend(): Promise<void> {
     if (this.sendQueued) return this.sendQueued;
-    const queued = this.exclusive(async () => {
+    const queued = this.senderLane.then(async () => {
       this.sendQueued = null;
       await this.sendNow();
     });
     this.sendQueued = queued;
+    this.senderLane = queued.catch(() => undefined);
     return queued;
+  }
+
+  /** Resolves when both lanes are idle (a sender run can still queue a case job). */
+  private async settled(): Promise<void> {
+    for (;;) {
+      const [lane, sender] = [this.lane, this.senderLane];
+      await lane;
+      await sender;
+      if (lane === this.lane && sender === this.senderLane) return;
+    }
   }
 
   private async sendNow(): Promise<{ sent: number; failed: number }> {
     const now = isoSecond(new Date(Math.max(this.clock().getTime(), this.sendNotBefore)));
     try {
-      const r = await this.app.send(now);
+      const r = await this.app.send(now, { caseLane: (job) => this.exclusive(job) });
       this.metrics.inc('vultron_mail_outbox_sent_total', {}, r.sent);
       this.metrics.inc('vultron_mail_outbox_failed_total', {}, r.failed);
       this.metrics.inc('vultron_mail_outbox_gave_up_total', {}, r.gaveUp.length);
@@ -265,7 +280,7 @@ export class Daemon {
       for (const t of this.timers) clearInterval(t);
       this.timers = [];
       if (this.watcher) await this.watcher.stop();
-      await this.lane;
+      await this.settled();
       await this.closeServer();
       await this.app.close();
       this.logger.info('vultron-mail daemon stopped');
@@ -279,7 +294,8 @@ export class Daemon {
       const messages = this.watcher ? await this.watcher.drainOnce() : 0;
       await this.lane;
       const timers = await this.tick();
-      await this.exclusive(() => this.sendNow());
+      await this.requestSend();
+      await this.settled();
       if (this.watcher?.status().retryPending) {
         throw new Error(
           'a message could not be handled for now (a temporary failure, see the log); it stays in the mailbox for the next run',
@@ -292,7 +308,7 @@ export class Daemon {
         failed: this.metrics.get('vultron_mail_outbox_failed_total'),
       };
     } finally {
-      await this.lane;
+      await this.settled();
       await this.app.close();
     }
   }

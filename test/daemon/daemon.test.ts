@@ -10,6 +10,7 @@ import pino from 'pino';
 import { Daemon, runCommand } from '../../src/daemon/run.js';
 import { Metrics } from '../../src/daemon/metrics.js';
 import { batches, isoSecond, reconnectDelayMs, sameMailbox } from '../../src/mail/imap.js';
+import type { FetchedMessage, HandleResult } from '../../src/mail/imap.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { COORDINATOR, NOW, sandbox } from '../cli/helpers.js';
 import type { Sandbox } from '../cli/helpers.js';
@@ -103,6 +104,37 @@ describe('Daemon on the embedded default (no IMAP)', () => {
     const store = openSqliteStore(b.db);
     expect(store.outboxStats().pending).toBe(0);
     store.close();
+  });
+
+  it('processes the next message while a sender run waits on the mail server (two lanes)', async () => {
+    const { box: b } = await embedded();
+    expect(
+      (await b.cli('--now', NOW, 'case', 'new', '--from', 'finder@example.net', '--title', 'T', '--no-send'))
+        .code,
+    ).toBe(0);
+    const d = Daemon.open(b.config, {}, { logger: quiet, clock: () => new Date(NOW) });
+    // The real sender behind a gate: the run starts and waits, as on a slow SMTP server.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let waiting = false;
+    const send = d.app.send.bind(d.app);
+    d.app.send = async (now, opts) => {
+      waiting = true;
+      await gate;
+      return send(now, opts);
+    };
+    const sending = d.requestSend();
+    await expect.poll(() => waiting).toBe(true);
+    const raw = readFileSync(new URL('../../fixtures/demo/01-report-no-embargo.eml', import.meta.url));
+    const handle = (d as unknown as { handle: (m: FetchedMessage) => Promise<HandleResult> }).handle.bind(d);
+    expect(await handle({ uid: 1, raw, arrivedAt: NOW })).toBe('done');
+    expect(d.app.store.listCases()).toHaveLength(2);
+    expect(d.metrics.get('vultron_mail_outbox_sent_total')).toBe(0);
+    release();
+    await sending;
+    await expect.poll(() => d.app.store.outboxStats().pending).toBe(0);
+    expect(d.metrics.get('vultron_mail_outbox_sent_total')).toBeGreaterThanOrEqual(3);
+    await d.stop();
   });
 
   it('counts transitions by code from the decisions it commits', async () => {
