@@ -193,6 +193,23 @@ CREATE INDEX outbox_by_created ON outbox (created_ms);
 UPDATE cases SET snapshot = json_replace(snapshot, '$.log', json_array());
 `,
   },
+  {
+    version: 5,
+    name: 'outbox recipients index',
+    sql: `
+-- Rate caps count one recipient's rows of the last hour: rows indexed by (recipient, instant)
+-- instead of reading the recipients JSON of every row of the hour.
+CREATE TABLE outbox_recipients (
+  outbox_id  INTEGER NOT NULL REFERENCES outbox(id),
+  email      TEXT NOT NULL COLLATE NOCASE,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (outbox_id, email)
+) STRICT;
+CREATE INDEX outbox_recipients_by_email ON outbox_recipients (email, created_ms);
+INSERT OR IGNORE INTO outbox_recipients (outbox_id, email, created_ms)
+  SELECT o.id, r.value, o.created_ms FROM outbox o, json_each(o.recipients) r;
+`,
+  },
 ];
 
 /** The schema version this build of vultron-mail writes. */

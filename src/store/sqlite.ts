@@ -247,6 +247,8 @@ export function openSqliteStore(path: string): SqliteStore {
 class SqliteStoreImpl implements SqliteStore {
   readonly db: Database.Database;
   private readonly q;
+  /** countOutbox's statements, by SQL text (one per combination of filters). */
+  private readonly counts = new Map<string, Database.Statement<Array<string | number>, { n: number }>>();
   /** Case id (lower case) → its committed log entries, least recently used first. */
   private readonly logCache = new Map<string, LogEntry[]>();
 
@@ -336,6 +338,9 @@ class SqliteStoreImpl implements SqliteStore {
         `INSERT INTO outbox (case_id, recipients, subject, types, status, attempts, message_id, calendar_method,
                              raw, envelope_from, created_at, next_attempt_at, next_attempt_ms, created_ms)
          VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      addOutboxRecipient: db.prepare<[number, string, number]>(
+        'INSERT OR IGNORE INTO outbox_recipients (outbox_id, email, created_ms) VALUES (?, ?, ?)',
       ),
       listOutbox: db.prepare<[], OutboxDbRow>('SELECT * FROM outbox ORDER BY id'),
       outboxByMessageId: db.prepare<[string], OutboxDbRow>('SELECT * FROM outbox WHERE message_id = ?'),
@@ -573,6 +578,7 @@ class SqliteStoreImpl implements SqliteStore {
   addOutbox(row: NewOutboxRow): number {
     const nextMs = instantMs(row.nextAttemptAt, 'addOutbox nextAttemptAt');
     const messageId = normMessageId(row.messageId);
+    const createdMs = instantMs(row.createdAt, 'addOutbox createdAt');
     return this.transaction(() => {
       const id = Number(
         this.q.addOutbox.run(
@@ -587,9 +593,10 @@ class SqliteStoreImpl implements SqliteStore {
           row.createdAt,
           row.nextAttemptAt,
           nextMs,
-          instantMs(row.createdAt, 'addOutbox createdAt'),
+          createdMs,
         ).lastInsertRowid,
       );
+      for (const to of row.to) this.q.addOutboxRecipient.run(id, to, createdMs);
       if (row.caseId !== null) this.q.addMessageIndex.run(messageId, row.caseId);
       return id;
     });
@@ -611,27 +618,29 @@ class SqliteStoreImpl implements SqliteStore {
 
   countOutbox(filter: OutboxCount): number {
     const since = instantMs(filter.since, 'countOutbox since');
-    const where = [
-      'created_ms >= ?',
-      'EXISTS (SELECT 1 FROM json_each(outbox.recipients) r WHERE lower(r.value) = lower(?))',
-    ];
-    const args: Array<string | number> = [since, filter.to];
+    const where = ['r.email = ?', 'r.created_ms >= ?'];
+    const args: Array<string | number> = [filter.to, since];
     if (filter.caseId !== undefined) {
-      where.push('case_id = ?');
+      where.push('o.case_id = ?');
       args.push(filter.caseId);
     }
     if (filter.anyOfTypes !== undefined) {
       where.push(
-        'EXISTS (SELECT 1 FROM json_each(outbox.types) t WHERE t.value IN (SELECT value FROM json_each(?)))',
+        'EXISTS (SELECT 1 FROM json_each(o.types) t WHERE t.value IN (SELECT value FROM json_each(?)))',
       );
       args.push(JSON.stringify(filter.anyOfTypes));
     }
     if (filter.messageIdPrefix !== undefined) {
-      where.push("message_id LIKE ? ESCAPE '\\'");
+      where.push("o.message_id LIKE ? ESCAPE '\\'");
       args.push(`${filter.messageIdPrefix.replace(/[\\%_]/g, '\\$&')}%`);
     }
-    const sql = `SELECT count(*) AS n FROM outbox WHERE ${where.join(' AND ')}`;
-    return this.db.prepare<Array<string | number>, { n: number }>(sql).get(...args)?.n ?? 0;
+    const sql = `SELECT count(*) AS n FROM outbox_recipients r JOIN outbox o ON o.id = r.outbox_id WHERE ${where.join(' AND ')}`;
+    let statement = this.counts.get(sql);
+    if (!statement) {
+      statement = this.db.prepare<Array<string | number>, { n: number }>(sql);
+      this.counts.set(sql, statement);
+    }
+    return statement.get(...args)?.n ?? 0;
   }
 
   dueOutbox(now: string): OutboxRow[] {

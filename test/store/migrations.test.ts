@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Migration } from '../../src/store/migrations.js';
 import { LATEST_VERSION, MIGRATIONS, appliedVersions, migrate } from '../../src/store/migrations.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
-import { sampleCase, tempDir } from './helpers.js';
+import { NOW, outboxRow, sampleCase, tempDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let path: string;
@@ -28,6 +28,7 @@ const TABLES = [
   'log_events',
   'message_index',
   'outbox',
+  'outbox_recipients',
   'quarantine',
   'raw_messages',
   'report_attachments',
@@ -82,6 +83,27 @@ describe('migrations', () => {
     expect(JSON.parse(row.snapshot)).toStrictEqual({ ...s, log: [] });
     expect(Object.keys(JSON.parse(row.snapshot))).toEqual(Object.keys(s));
     expect(second.getCase(s.id)).toStrictEqual(s);
+    second.close();
+  });
+
+  it('migration 5 indexes the recipients of outbox rows written before it, for the rate caps', () => {
+    const first = openSqliteStore(path);
+    first.saveCase(sampleCase());
+    first.addOutbox(outboxRow({ messageId: '<a@x>', to: ['Finder@Example.NET'] }));
+    first.addOutbox(outboxRow({ messageId: '<b@x>', to: ['other@example.net'] }));
+    // As version 4 left it: no outbox_recipients table.
+    first.db.exec('DROP TABLE outbox_recipients');
+    first.db.prepare('DELETE FROM schema_migrations WHERE version = 5').run();
+    first.close();
+
+    const second = openSqliteStore(path);
+    expect(
+      second.db.prepare('SELECT outbox_id, email FROM outbox_recipients ORDER BY outbox_id').all(),
+    ).toEqual([
+      { outbox_id: 1, email: 'Finder@Example.NET' },
+      { outbox_id: 2, email: 'other@example.net' },
+    ]);
+    expect(second.countOutbox({ to: 'finder@example.net', since: NOW })).toBe(1);
     second.close();
   });
 
