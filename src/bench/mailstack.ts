@@ -25,8 +25,6 @@ export interface BenchStack {
   ca: string;
   /** A logged-in plain loopback IMAP client of the bot. */
   imap(): Promise<ImapFlow>;
-  /** The bot's Maildir (for filling big mailboxes without 10,000 APPENDs). */
-  maildir: string;
   destroy(): Promise<void>;
 }
 
@@ -79,7 +77,6 @@ export async function startBenchStack(): Promise<BenchStack> {
       dir,
       ports,
       ca,
-      maildir: join(dir, 'mail', 'cvd.example', 'bot', 'Maildir'),
       async imap() {
         const client = new ImapFlow({
           host: '127.0.0.1',
