@@ -50,7 +50,7 @@ import {
   machineReason,
   readBounce,
 } from './machine.js';
-import { editForParsing, scanMime } from './mime.js';
+import { editForParsing, scanMime, sliced } from './mime.js';
 import type { MimeScan } from './mime.js';
 import { extractNewText } from './newtext.js';
 import { alertLines, alertWanted, senderLines } from './notices.js';
@@ -111,20 +111,33 @@ export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** SHA-256 of the message without its trace headers. */
+/**
+ * Where the header block of `raw` ends: the first blank line (`\n\n`, with or without CRs),
+ * at the line break before it; the length of `raw` when there is none.
+ */
+function headerEndOf(raw: Buffer): number {
+  for (let i = raw.indexOf(0x0a); i >= 0; i = raw.indexOf(0x0a, i + 1)) {
+    const next = raw[i + 1];
+    if (next === 0x0a || (next === 0x0d && raw[i + 2] === 0x0a))
+      return i > 0 && raw[i - 1] === 0x0d ? i - 1 : i;
+  }
+  return raw.length;
+}
+
+/** SHA-256 of the message without its trace headers (the body is hashed as it is, not copied). */
 export function contentHash(raw: Buffer): string {
-  const text = raw.toString('latin1');
-  const m = /\r?\n\r?\n/.exec(text);
-  const headerEnd = m ? m.index : text.length;
-  const head = text.slice(0, headerEnd);
-  const body = text.slice(headerEnd);
+  const headerEnd = headerEndOf(raw);
+  const head = raw.subarray(0, headerEnd).toString('latin1');
   const fields: string[] = [];
   for (const line of head.split(/\r?\n/)) {
     if (/^[ \t]/.test(line) && fields.length > 0) fields[fields.length - 1] += `\n${line}`;
     else fields.push(line);
   }
   const kept = fields.filter((f) => !TRACE_HEADERS.test(f.slice(0, f.indexOf(':')).trim()));
-  return sha256(Buffer.from(`${kept.join('\n')}${body}`, 'latin1'));
+  return createHash('sha256')
+    .update(Buffer.from(kept.join('\n'), 'latin1'))
+    .update(raw.subarray(headerEnd))
+    .digest('hex');
 }
 
 /** Our Message-IDs embed the case id: `<VM-2026-0001.abcd@domain>` and the thread root `<VM-2026-0001@domain>`. */
@@ -242,7 +255,7 @@ export class InboundPipeline {
 
     let parsed: ParsedMail;
     try {
-      parsed = await simpleParser(await parseCopy(raw, scan), {
+      parsed = await simpleParser(sliced(await parseCopy(raw, scan)), {
         skipImageLinks: true,
         maxHtmlLengthToParse: 5_000_000,
       });

@@ -9,6 +9,7 @@
  * hostile message costs at most one look at its bytes.
  */
 import type { EventEmitter } from 'node:events';
+import { Readable } from 'node:stream';
 import { Joiner, Splitter } from '@zone-eu/mailsplit';
 import type { MimeNode, SplitterChunk } from '@zone-eu/mailsplit';
 
@@ -58,6 +59,47 @@ export interface ScanBounds {
   maxDepth: number;
   /** Keep at most this many decoded bytes per text part. */
   maxTextBytes: number;
+}
+
+/**
+ * How much of a message the splitter and the parser are handed at a time. Given a whole large
+ * message in one write they hold far more at once: mailparser peaked at ~310 MB on a report
+ * with a 25 MB attachment fed as one buffer, ~170 MB fed in 64 KiB slices (docs/performance.md).
+ */
+export const SLICE_BYTES = 64 * 1024;
+
+/** `raw` as a stream of SLICE_BYTES views (no copy), for mailparser's `simpleParser`. */
+export function sliced(raw: Buffer): Readable {
+  function* views(): Generator<Buffer> {
+    for (let i = 0; i < raw.length; i += SLICE_BYTES) yield raw.subarray(i, i + SLICE_BYTES);
+  }
+  return Readable.from(views(), { objectMode: false });
+}
+
+/**
+ * Writes `raw` into `stream` in SLICE_BYTES views, waiting for 'drain' when it asks to, then
+ * ends it. Stops writing (without ending) once the stream is destroyed.
+ */
+interface Sink {
+  write(chunk: Buffer): boolean;
+  end(): unknown;
+  readonly destroyed: boolean;
+}
+
+function writeSliced(stream: Sink, raw: Buffer): void {
+  let at = 0;
+  const more = (): void => {
+    while (at < raw.length) {
+      if (stream.destroyed) return;
+      const ok = stream.write(raw.subarray(at, (at += SLICE_BYTES)));
+      if (!ok) {
+        emitter(stream).once('drain', more);
+        return;
+      }
+    }
+    if (!stream.destroyed) stream.end();
+  };
+  more();
 }
 
 /** The splitter's typings declare only its 'data' event; they are streams like any other. */
@@ -224,7 +266,7 @@ export async function scanMime(raw: Buffer, bounds: ScanBounds): Promise<MimeSca
       finish();
     });
     stream.on('end', finish);
-    splitter.end(raw);
+    writeSliced(splitter, raw);
   });
 
   for (const [node, body] of bodies) {
@@ -275,7 +317,7 @@ export async function editForParsing(raw: Buffer, edits: ParseEdits): Promise<Bu
     output.on('data', (b: Buffer) => out.push(b));
     output.on('end', () => resolve());
     output.on('error', reject);
-    splitter.end(raw);
+    writeSliced(splitter, raw);
   });
   return Buffer.concat(out);
 }

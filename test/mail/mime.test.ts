@@ -7,7 +7,7 @@ import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { charsetRepairs, repairedCharset } from '../../src/mail/charset.js';
 import { resolveLimits, scanBounds } from '../../src/mail/limits.js';
-import { decodeQuotedPrintable, editForParsing, scanMime } from '../../src/mail/mime.js';
+import { SLICE_BYTES, decodeQuotedPrintable, editForParsing, scanMime, sliced } from '../../src/mail/mime.js';
 import { inlineEncrypted, signedText } from '../../src/mail/pgp.js';
 
 const DIR = new URL('../../fixtures/mime/', import.meta.url);
@@ -153,5 +153,58 @@ describe('PGP', () => {
     );
     expect(inlineEncrypted('hi -----BEGIN PGP MESSAGE----- inline mention')).toBe(false);
     expect(inlineEncrypted('-----BEGIN PGP SIGNED MESSAGE-----\n')).toBe(false);
+  });
+});
+
+describe('large messages are fed in slices', () => {
+  // A message of several slices whose boundaries, lines and base64 fall across the slice edges.
+  const attachment = Buffer.alloc(5 * SLICE_BYTES + 123);
+  for (let i = 0; i < attachment.length; i++) attachment[i] = (i * 131 + 7) & 0xff;
+  const text = `${'Line of the report text, long enough to wrap around.\r\n'.repeat(3000)}`;
+  const raw = Buffer.from(
+    [
+      'From: Finder <finder@research.example>',
+      'To: cvd@example.org',
+      'Subject: Sliced',
+      'Message-ID: <sliced@research.example>',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b1"',
+      '',
+      '--b1',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      text,
+      '--b1',
+      'Content-Type: application/octet-stream; name="core.bin"',
+      'Content-Disposition: attachment; filename="core.bin"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      attachment.toString('base64').replace(/.{76}/g, '$&\r\n'),
+      '--b1--',
+      '',
+    ].join('\r\n'),
+  );
+
+  it('sliced() gives views of SLICE_BYTES that make up the message', async () => {
+    const parts: Buffer[] = [];
+    for await (const chunk of sliced(raw)) parts.push(chunk as Buffer);
+    expect(parts.length).toBe(Math.ceil(raw.length / SLICE_BYTES));
+    expect(parts.slice(0, -1).every((p) => p.length === SLICE_BYTES)).toBe(true);
+    expect(Buffer.concat(parts).equals(raw)).toBe(true);
+  });
+
+  it('the walk, the re-serialisation and the parse see the whole message', async () => {
+    expect(raw.length).toBeGreaterThan(8 * SLICE_BYTES);
+    const s = await scan(raw);
+    expect(s.error).toBeNull();
+    expect(s.nodes).toBe(3);
+    expect(s.leaves.map((l) => l.contentType)).toEqual(['text/plain', 'application/octet-stream']);
+    expect(s.leaves[0]?.decoded?.toString('utf8')).toBe(`${text}\r\n`.slice(0, -2));
+    const copy = await editForParsing(raw, { charsets: new Map([[1, 'utf-8']]), asAttachment: new Set() });
+    expect(copy.equals(raw)).toBe(true);
+    const parsed = await simpleParser(sliced(raw));
+    expect(parsed.text).toBe((await simpleParser(raw)).text);
+    expect(parsed.attachments).toHaveLength(1);
+    expect(parsed.attachments[0]?.content.equals(attachment)).toBe(true);
   });
 });
