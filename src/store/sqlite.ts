@@ -1,8 +1,8 @@
 /**
  * The SQLite implementation of the store port (better-sqlite3, synchronous).
  *
- * - WAL journal, `synchronous = FULL` (a commit survives power loss, not only a crash),
- *   foreign keys on, a busy timeout so that the daemon and a CLI command can share the file.
+ * - WAL journal, `synchronous = FULL` (a commit survives power loss, not only a crash; only
+ *   the marks of `relaxed()` do without, their loss being harmless), foreign keys on, a busy timeout so that the daemon and a CLI command can share the file.
  * - `transaction(fn)`: the outermost call is `BEGIN IMMEDIATE` (the write lock is taken at
  *   once, so a read-check-write such as the ledger check cannot race another process); nested
  *   calls are savepoints of the outer transaction.
@@ -396,6 +396,8 @@ class SqliteStoreImpl implements SqliteStore {
            max_embargo_days = excluded.max_embargo_days, pgp_key = excluded.pgp_key`,
       ),
       getContact: db.prepare<[string], ContactRow>('SELECT * FROM contacts WHERE email = ?'),
+      syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+      syncFull: db.prepare('PRAGMA synchronous = FULL'),
       getCursor: db.prepare<[string], CursorRow>('SELECT * FROM imap_cursors WHERE mailbox = ?'),
       setCursor: db.prepare<[string, string, number, string]>(
         `INSERT INTO imap_cursors (mailbox, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?)
@@ -407,6 +409,24 @@ class SqliteStoreImpl implements SqliteStore {
 
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
+  }
+
+  /**
+   * One write whose loss to a power cut is harmless, committed without waiting for the disk
+   * (`synchronous = NORMAL` for this commit only). In WAL mode it is still atomic and survives
+   * a crash of the process; the next ordinary commit makes it durable as well, since the WAL
+   * is synced in order. Used for the marks that only save repeating work: an outbox row sent or
+   * tried (lost: it is sent again, with its Message-ID), the IMAP cursor (lost: the messages are
+   * fetched again and the ledger makes them duplicates). Inside a transaction it is part of it.
+   */
+  private relaxed<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    this.q.syncNormal.run();
+    try {
+      return fn();
+    } finally {
+      this.q.syncFull.run();
+    }
   }
 
   close(): void {
@@ -657,14 +677,16 @@ class SqliteStoreImpl implements SqliteStore {
   }
 
   markSent(id: number, at: string): void {
-    expectOne(this.q.markSent.run(at, id).changes, `markSent: no outbox row ${id}`);
+    this.relaxed(() => expectOne(this.q.markSent.run(at, id).changes, `markSent: no outbox row ${id}`));
   }
 
   markAttemptFailed(id: number, error: string, retryAt: string | null): void {
-    const changes =
-      retryAt === null
+    const retryMs = retryAt === null ? null : instantMs(retryAt, 'markAttemptFailed retryAt');
+    const changes = this.relaxed(() =>
+      retryAt === null || retryMs === null
         ? this.q.markFailed.run(error, id).changes
-        : this.q.markRetry.run(error, retryAt, instantMs(retryAt, 'markAttemptFailed retryAt'), id).changes;
+        : this.q.markRetry.run(error, retryAt, retryMs, id).changes,
+    );
     expectOne(changes, `markAttemptFailed: no outbox row ${id}`);
   }
 
@@ -719,7 +741,9 @@ class SqliteStoreImpl implements SqliteStore {
     if (!Number.isSafeInteger(cursor.lastUid) || cursor.lastUid < 0) {
       throw new Error(`setImapCursor: last UID must be a non-negative integer, got ${cursor.lastUid}`);
     }
-    this.q.setCursor.run(cursor.mailbox, cursor.uidValidity, cursor.lastUid, cursor.updatedAt);
+    this.relaxed(() =>
+      this.q.setCursor.run(cursor.mailbox, cursor.uidValidity, cursor.lastUid, cursor.updatedAt),
+    );
   }
 
   upsertContact(contact: Contact): void {
