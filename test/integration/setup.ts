@@ -75,11 +75,17 @@ export function memoryLogger(): { logger: Logger; lines: Array<Record<string, un
   return { logger, lines };
 }
 
-/** Fast timing for tests: poll each second, a command deadline of 2 s, backoff 0.2-1 s. */
+/** Fast timing for tests: poll each second (SELECT again every 3 s), a command deadline of 2 s, backoff 0.2-1 s. */
 export const FAST: Pick<DaemonOptions, 'sendIntervalMs' | 'tickIntervalMs' | 'watcherTiming'> = {
   sendIntervalMs: 500,
   tickIntervalMs: 1_000,
-  watcherTiming: { pollMs: 1_000, commandTimeoutMs: 2_000, backoffMinMs: 200, backoffMaxMs: 1_000 },
+  watcherTiming: {
+    pollMs: 1_000,
+    reselectMs: 3_000,
+    commandTimeoutMs: 2_000,
+    backoffMinMs: 200,
+    backoffMaxMs: 1_000,
+  },
 };
 
 export function openDaemon(bot: BotSandbox, opts: Partial<DaemonOptions> & { logger: Logger }): Daemon {
