@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { simpleParser } from 'mailparser';
+import { sliced } from '../bytes.js';
 import type { ParsedMail } from 'mailparser';
 import {
   caseUidFromCalendar,
@@ -50,7 +51,7 @@ import {
   machineReason,
   readBounce,
 } from './machine.js';
-import { editForParsing, scanMime, sliced } from './mime.js';
+import { editForParsing, scanMime } from './mime.js';
 import type { MimeScan } from './mime.js';
 import { extractNewText } from './newtext.js';
 import { alertLines, alertWanted, senderLines } from './notices.js';

@@ -9,9 +9,9 @@
  * hostile message costs at most one look at its bytes.
  */
 import type { EventEmitter } from 'node:events';
-import { Readable } from 'node:stream';
 import { Joiner, Splitter } from '@zone-eu/mailsplit';
 import type { MimeNode, SplitterChunk } from '@zone-eu/mailsplit';
+import { slices } from '../bytes.js';
 
 export interface MimeLeaf {
   /** Position of the node in the tree walk (root = 0); stable for the same bytes. */
@@ -61,38 +61,22 @@ export interface ScanBounds {
   maxTextBytes: number;
 }
 
-/**
- * How much of a message the splitter and the parser are handed at a time. Given a whole large
- * message in one write they hold far more at once: mailparser peaked at ~310 MB on a report
- * with a 25 MB attachment fed as one buffer, ~170 MB fed in 64 KiB slices (docs/performance.md).
- */
-export const SLICE_BYTES = 64 * 1024;
-
-/** `raw` as a stream of SLICE_BYTES views (no copy), for mailparser's `simpleParser`. */
-export function sliced(raw: Buffer): Readable {
-  function* views(): Generator<Buffer> {
-    for (let i = 0; i < raw.length; i += SLICE_BYTES) yield raw.subarray(i, i + SLICE_BYTES);
-  }
-  return Readable.from(views(), { objectMode: false });
-}
-
-/**
- * Writes `raw` into `stream` in SLICE_BYTES views, waiting for 'drain' when it asks to, then
- * ends it. Stops writing (without ending) once the stream is destroyed.
- */
 interface Sink {
   write(chunk: Buffer): boolean;
   end(): unknown;
   readonly destroyed: boolean;
 }
 
+/**
+ * Writes `raw` into `stream` in slices (src/bytes.ts), waiting for 'drain' when it asks to,
+ * then ends it. Stops writing (without ending) once the stream is destroyed.
+ */
 function writeSliced(stream: Sink, raw: Buffer): void {
-  let at = 0;
+  const views = slices(raw);
   const more = (): void => {
-    while (at < raw.length) {
+    for (let next = views.next(); !next.done; next = views.next()) {
       if (stream.destroyed) return;
-      const ok = stream.write(raw.subarray(at, (at += SLICE_BYTES)));
-      if (!ok) {
+      if (!stream.write(next.value)) {
         emitter(stream).once('drain', more);
         return;
       }

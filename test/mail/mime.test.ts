@@ -7,7 +7,8 @@ import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { charsetRepairs, repairedCharset } from '../../src/mail/charset.js';
 import { resolveLimits, scanBounds } from '../../src/mail/limits.js';
-import { SLICE_BYTES, decodeQuotedPrintable, editForParsing, scanMime, sliced } from '../../src/mail/mime.js';
+import { SLICE_BYTES, sliced } from '../../src/bytes.js';
+import { decodeQuotedPrintable, editForParsing, scanMime } from '../../src/mail/mime.js';
 import { inlineEncrypted, signedText } from '../../src/mail/pgp.js';
 
 const DIR = new URL('../../fixtures/mime/', import.meta.url);
