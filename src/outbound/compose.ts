@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { MailComposerOptions } from 'nodemailer/lib/mail-composer';
+import { sliced } from '../bytes.js';
 import { buildCalendar, describeAction, utcText } from '../calendar/outgoing.js';
 import { MESSAGE_NAMES, findParticipant, normEmail } from '../protocol/index.js';
 import type { CaseSnapshot, MailEffect, MailKind } from '../protocol/index.js';
@@ -318,7 +319,8 @@ export async function composeMail(effect: MailEffect, ctx: ComposeContext): Prom
     mail.attachments = ctx.report.attachments.map((a) => ({
       filename: headerSafe(a.filename) || 'attachment',
       contentType: safeContentType(a.contentType),
-      content: a.content,
+      // In slices: the base64 encoder then holds a few slices, not the whole attachment twice.
+      content: sliced(a.content),
       // base64 for every attachment: the bytes arrive exactly as they were sent to us.
       contentTransferEncoding: 'base64',
     }));
