@@ -53,12 +53,15 @@ export interface SendResult {
 }
 
 export async function sendDue(
-  store: Pick<Store, 'dueOutbox' | 'markSent' | 'markAttemptFailed'>,
+  store: Pick<Store, 'dueOutbox' | 'getOutbox' | 'markSent' | 'markAttemptFailed'>,
   transport: Transport,
   opts: { now: string; giveUpHours?: number },
 ): Promise<SendResult> {
   const result: SendResult = { sent: 0, failed: 0, gaveUp: [] };
-  for (const row of store.dueOutbox(opts.now)) {
+  // One row's bytes in memory at a time (a forwarded report can be tens of MB per recipient).
+  for (const id of store.dueOutbox(opts.now)) {
+    const row = store.getOutbox(id);
+    if (!row || row.status !== 'pending') continue;
     let failure: unknown = null;
     try {
       await transport.send(row);

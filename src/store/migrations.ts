@@ -210,6 +210,26 @@ INSERT OR IGNORE INTO outbox_recipients (outbox_id, email, created_ms)
   SELECT o.id, r.value, o.created_ms FROM outbox o, json_each(o.recipients) r;
 `,
   },
+  {
+    version: 6,
+    name: 'large blobs in chunks',
+    sql: `
+-- A value over 1 MiB (a raw message, a rendered outbox mail, a report attachment) is kept in
+-- slices of 1 MiB here, its own column left empty and \`chunks\` set to their number: SQLite
+-- copies a value twice on insert, so a 35 MB message made ~90 MB of memory at once.
+CREATE TABLE blob_chunks (
+  id    INTEGER PRIMARY KEY,
+  kind  TEXT NOT NULL CHECK (kind IN ('raw', 'outbox', 'attachment')),
+  owner INTEGER NOT NULL,
+  seq   INTEGER NOT NULL,
+  data  BLOB NOT NULL,
+  UNIQUE (kind, owner, seq)
+) STRICT;
+ALTER TABLE raw_messages ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE report_attachments ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 /** The schema version this build of vultron-mail writes. */

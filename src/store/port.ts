@@ -170,8 +170,12 @@ export interface Store {
   outboxByMessageId(messageId: string): OutboxRow | undefined;
   /** The number of rows (any status) matching the filter. */
   countOutbox(filter: OutboxCount): number;
-  /** Pending rows whose nextAttemptAt <= now, oldest first. */
-  dueOutbox(now: string): OutboxRow[];
+  /**
+   * The ids of the pending rows whose nextAttemptAt <= now, oldest first (ids only: a sender
+   * reads one row's bytes at a time with getOutbox).
+   */
+  dueOutbox(now: string): number[];
+  getOutbox(id: number): OutboxRow | undefined;
   /** For monitoring: counts, the oldest pending row, and the error of the latest retried row. */
   outboxStats(): OutboxStats;
   markSent(id: number, at: string): void;

@@ -64,6 +64,14 @@ interface LogRow {
   detail: string;
 }
 
+/**
+ * A blob longer than this is stored in `blob_chunks`, in slices of this size (migration 6), so
+ * that inserting it never makes SQLite hold more than a slice or two at once.
+ */
+export const BLOB_CHUNK_BYTES = 1024 * 1024;
+type BlobKind = 'raw' | 'outbox' | 'attachment';
+const EMPTY = Buffer.alloc(0);
+
 /** How many cases' logs SqliteStore keeps in memory (see readLog). */
 const LOG_CACHE_CASES = 64;
 
@@ -88,10 +96,12 @@ interface ReportRow {
 }
 
 interface AttachmentRow {
+  id: number;
   report_id: number;
   filename: string;
   content_type: string;
   content: Buffer;
+  chunks: number;
 }
 
 interface LedgerRow {
@@ -114,6 +124,7 @@ interface OutboxDbRow {
   message_id: string;
   calendar_method: string | null;
   raw: Buffer;
+  chunks: number;
   envelope_from: string;
   created_at: string;
   next_attempt_at: string;
@@ -170,7 +181,7 @@ function parseJson<T>(text: string): T {
   return JSON.parse(text) as T;
 }
 
-function toOutboxRow(r: OutboxDbRow): OutboxRow {
+function toOutboxRow(r: OutboxDbRow, raw: Buffer): OutboxRow {
   return {
     id: r.id,
     caseId: r.case_id,
@@ -181,7 +192,7 @@ function toOutboxRow(r: OutboxDbRow): OutboxRow {
     attempts: r.attempts,
     messageId: r.message_id,
     calendarMethod: r.calendar_method as OutboxRow['calendarMethod'],
-    raw: r.raw,
+    raw,
     envelopeFrom: r.envelope_from,
     createdAt: r.created_at,
     nextAttemptAt: r.next_attempt_at,
@@ -295,14 +306,23 @@ class SqliteStoreImpl implements SqliteStore {
       addReport: db.prepare<[string, string | null, string, string, string, string]>(
         `INSERT INTO reports (case_id, message_id, sender, subject, body, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
-      addAttachment: db.prepare<[number, number, string, string, Buffer]>(
-        `INSERT INTO report_attachments (report_id, position, filename, content_type, content) VALUES (?, ?, ?, ?, ?)`,
+      addAttachment: db.prepare<[number, number, string, string, Buffer, number]>(
+        `INSERT INTO report_attachments (report_id, position, filename, content_type, content, chunks) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      addChunk: db.prepare<[string, number, number, Buffer]>(
+        'INSERT INTO blob_chunks (kind, owner, seq, data) VALUES (?, ?, ?, ?)',
+      ),
+      chunkBytes: db.prepare<[string, number], { n: number }>(
+        'SELECT coalesce(sum(length(data)), 0) AS n FROM blob_chunks WHERE kind = ? AND owner = ?',
+      ),
+      chunks: db.prepare<[string, number], { data: Buffer }>(
+        'SELECT data FROM blob_chunks WHERE kind = ? AND owner = ? ORDER BY seq',
       ),
       getReports: db.prepare<[string], ReportRow>(
         'SELECT id, case_id, message_id, sender, subject, body, received_at FROM reports WHERE case_id = ? ORDER BY id',
       ),
       getAttachments: db.prepare<[string], AttachmentRow>(
-        `SELECT a.report_id, a.filename, a.content_type, a.content
+        `SELECT a.rowid AS id, a.report_id, a.filename, a.content_type, a.content, a.chunks
          FROM report_attachments a JOIN reports r ON r.id = a.report_id
          WHERE r.case_id = ? ORDER BY a.report_id, a.position`,
       ),
@@ -315,10 +335,12 @@ class SqliteStoreImpl implements SqliteStore {
          ON CONFLICT (message_id) DO UPDATE SET sha256 = excluded.sha256, content_sha256 = excluded.content_sha256,
            case_id = excluded.case_id, outcome = excluded.outcome, at = excluded.at`,
       ),
-      addRaw: db.prepare<[string | null, Buffer, string]>(
-        'INSERT INTO raw_messages (message_id, raw, received_at) VALUES (?, ?, ?)',
+      addRaw: db.prepare<[string | null, Buffer, string, number]>(
+        'INSERT INTO raw_messages (message_id, raw, received_at, chunks) VALUES (?, ?, ?, ?)',
       ),
-      getRaw: db.prepare<[number], { raw: Buffer }>('SELECT raw FROM raw_messages WHERE id = ?'),
+      getRaw: db.prepare<[number], { raw: Buffer; chunks: number }>(
+        'SELECT raw, chunks FROM raw_messages WHERE id = ?',
+      ),
       addOutbox: db.prepare<
         [
           string | null,
@@ -328,6 +350,7 @@ class SqliteStoreImpl implements SqliteStore {
           string,
           string | null,
           Buffer,
+          number,
           string,
           string,
           string,
@@ -336,9 +359,10 @@ class SqliteStoreImpl implements SqliteStore {
         ]
       >(
         `INSERT INTO outbox (case_id, recipients, subject, types, status, attempts, message_id, calendar_method,
-                             raw, envelope_from, created_at, next_attempt_at, next_attempt_ms, created_ms)
-         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                             raw, chunks, envelope_from, created_at, next_attempt_at, next_attempt_ms, created_ms)
+         VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      getOutbox: db.prepare<[number], OutboxDbRow>('SELECT * FROM outbox WHERE id = ?'),
       addOutboxRecipient: db.prepare<[number, string, number]>(
         'INSERT OR IGNORE INTO outbox_recipients (outbox_id, email, created_ms) VALUES (?, ?, ?)',
       ),
@@ -350,8 +374,8 @@ class SqliteStoreImpl implements SqliteStore {
       listOutboxByStatus: db.prepare<[string], OutboxDbRow>(
         'SELECT * FROM outbox WHERE status = ? ORDER BY id',
       ),
-      dueOutbox: db.prepare<[number], OutboxDbRow>(
-        `SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY id`,
+      dueOutbox: db.prepare<[number], { id: number }>(
+        `SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY id`,
       ),
       outboxCounts: db.prepare<[], { pending: number; retrying: number; failed: number }>(
         `SELECT coalesce(sum(status = 'pending'), 0) AS pending,
@@ -427,6 +451,52 @@ class SqliteStoreImpl implements SqliteStore {
     } finally {
       this.q.syncFull.run();
     }
+  }
+
+  /**
+   * Inserts a row holding a blob: `insert(inline, chunks)` writes the row with what goes in its
+   * own column (the value, or nothing when it is chunked) and returns the row's id; the slices
+   * of a large value follow in `blob_chunks`. One transaction.
+   */
+  private insertWithBlob(
+    kind: BlobKind,
+    value: Buffer,
+    insert: (inline: Buffer, chunks: number) => number,
+  ): number {
+    const chunks = value.length > BLOB_CHUNK_BYTES ? Math.ceil(value.length / BLOB_CHUNK_BYTES) : 0;
+    if (chunks === 0) return insert(value, 0);
+    return this.transaction(() => {
+      const owner = insert(EMPTY, chunks);
+      for (let seq = 0; seq < chunks; seq++) {
+        this.q.addChunk.run(
+          kind,
+          owner,
+          seq,
+          value.subarray(seq * BLOB_CHUNK_BYTES, (seq + 1) * BLOB_CHUNK_BYTES),
+        );
+      }
+      return owner;
+    });
+  }
+
+  /** The blob of a row: its own column, or its slices put together (one buffer, one copy). */
+  private readBlob(kind: BlobKind, owner: number, inline: Buffer, chunks: number): Buffer {
+    if (chunks === 0) return inline;
+    const out = Buffer.allocUnsafe(this.q.chunkBytes.get(kind, owner)?.n ?? 0);
+    let at = 0;
+    let seen = 0;
+    for (const { data } of this.q.chunks.iterate(kind, owner)) {
+      at += data.copy(out, at);
+      seen += 1;
+    }
+    if (seen !== chunks || at !== out.length) {
+      throw new Error(`${kind} ${owner}: ${seen} of its ${chunks} stored slices found`);
+    }
+    return out;
+  }
+
+  private outboxRow(r: OutboxDbRow): OutboxRow {
+    return toOutboxRow(r, this.readBlob('outbox', r.id, r.raw, r.chunks));
   }
 
   close(): void {
@@ -541,7 +611,9 @@ class SqliteStoreImpl implements SqliteStore {
       );
       const id = Number(lastInsertRowid);
       report.attachments.forEach((a, i) => {
-        this.q.addAttachment.run(id, i, a.filename, a.contentType, a.content);
+        this.insertWithBlob('attachment', a.content, (inline, chunks) =>
+          Number(this.q.addAttachment.run(id, i, a.filename, a.contentType, inline, chunks).lastInsertRowid),
+        );
       });
       return id;
     });
@@ -551,7 +623,8 @@ class SqliteStoreImpl implements SqliteStore {
     const attachments = new Map<number, Attachment[]>();
     for (const a of this.q.getAttachments.all(caseId)) {
       const list = attachments.get(a.report_id) ?? [];
-      list.push({ filename: a.filename, contentType: a.content_type, content: a.content });
+      const content = this.readBlob('attachment', a.id, a.content, a.chunks);
+      list.push({ filename: a.filename, contentType: a.content_type, content });
       attachments.set(a.report_id, list);
     }
     return this.q.getReports.all(caseId).map((r) => ({
@@ -588,11 +661,14 @@ class SqliteStoreImpl implements SqliteStore {
 
   addRawMessage(messageId: string | null, raw: Buffer, receivedAt: string): number {
     const id = messageId === null ? null : normMessageId(messageId);
-    return Number(this.q.addRaw.run(id, raw, receivedAt).lastInsertRowid);
+    return this.insertWithBlob('raw', raw, (inline, chunks) =>
+      Number(this.q.addRaw.run(id, inline, receivedAt, chunks).lastInsertRowid),
+    );
   }
 
   getRawMessage(id: number): Buffer | undefined {
-    return this.q.getRaw.get(id)?.raw;
+    const row = this.q.getRaw.get(id);
+    return row ? this.readBlob('raw', id, row.raw, row.chunks) : undefined;
   }
 
   addOutbox(row: NewOutboxRow): number {
@@ -600,21 +676,24 @@ class SqliteStoreImpl implements SqliteStore {
     const messageId = normMessageId(row.messageId);
     const createdMs = instantMs(row.createdAt, 'addOutbox createdAt');
     return this.transaction(() => {
-      const id = Number(
-        this.q.addOutbox.run(
-          row.caseId,
-          JSON.stringify(row.to),
-          row.subject,
-          JSON.stringify(row.types),
-          messageId,
-          row.calendarMethod,
-          row.raw,
-          row.envelopeFrom,
-          row.createdAt,
-          row.nextAttemptAt,
-          nextMs,
-          createdMs,
-        ).lastInsertRowid,
+      const id = this.insertWithBlob('outbox', row.raw, (inline, chunks) =>
+        Number(
+          this.q.addOutbox.run(
+            row.caseId,
+            JSON.stringify(row.to),
+            row.subject,
+            JSON.stringify(row.types),
+            messageId,
+            row.calendarMethod,
+            inline,
+            chunks,
+            row.envelopeFrom,
+            row.createdAt,
+            row.nextAttemptAt,
+            nextMs,
+            createdMs,
+          ).lastInsertRowid,
+        ),
       );
       for (const to of row.to) this.q.addOutboxRecipient.run(id, to, createdMs);
       if (row.caseId !== null) this.q.addMessageIndex.run(messageId, row.caseId);
@@ -625,7 +704,12 @@ class SqliteStoreImpl implements SqliteStore {
   listOutbox(filter: { status?: OutboxStatus } = {}): OutboxRow[] {
     const rows =
       filter.status === undefined ? this.q.listOutbox.all() : this.q.listOutboxByStatus.all(filter.status);
-    return rows.map(toOutboxRow);
+    return rows.map((r) => this.outboxRow(r));
+  }
+
+  getOutbox(id: number): OutboxRow | undefined {
+    const row = this.q.getOutbox.get(id);
+    return row ? this.outboxRow(row) : undefined;
   }
 
   outboxByMessageId(messageId: string): OutboxRow | undefined {
@@ -633,7 +717,7 @@ class SqliteStoreImpl implements SqliteStore {
     // normalisation do not keep (`cvd+bounce-vm-2026-0001.…@`): exact first, then ignoring case.
     const id = normMessageId(messageId);
     const row = this.q.outboxByMessageId.get(id) ?? this.q.outboxByMessageIdNocase.get(id);
-    return row ? toOutboxRow(row) : undefined;
+    return row ? this.outboxRow(row) : undefined;
   }
 
   countOutbox(filter: OutboxCount): number {
@@ -663,8 +747,8 @@ class SqliteStoreImpl implements SqliteStore {
     return statement.get(...args)?.n ?? 0;
   }
 
-  dueOutbox(now: string): OutboxRow[] {
-    return this.q.dueOutbox.all(instantMs(now, 'dueOutbox now')).map(toOutboxRow);
+  dueOutbox(now: string): number[] {
+    return this.q.dueOutbox.all(instantMs(now, 'dueOutbox now')).map((r) => r.id);
   }
 
   outboxStats(): OutboxStats {

@@ -33,8 +33,11 @@ function row(id: number, over: Partial<OutboxRow> = {}): OutboxRow {
   };
 }
 
-/** The three store methods, over an array, with the port's semantics. */
-function memoryStore(rows: OutboxRow[]): Pick<Store, 'dueOutbox' | 'markSent' | 'markAttemptFailed'> & {
+/** The four store methods, over an array, with the port's semantics. */
+function memoryStore(rows: OutboxRow[]): Pick<
+  Store,
+  'dueOutbox' | 'getOutbox' | 'markSent' | 'markAttemptFailed'
+> & {
   rows: OutboxRow[];
 } {
   const find = (id: number) => {
@@ -48,7 +51,11 @@ function memoryStore(rows: OutboxRow[]): Pick<Store, 'dueOutbox' | 'markSent' | 
       rows
         .filter((r) => r.status === 'pending' && Date.parse(r.nextAttemptAt) <= Date.parse(now))
         .sort((a, b) => a.id - b.id)
-        .map((r) => ({ ...r })),
+        .map((r) => r.id),
+    getOutbox: (id) => {
+      const r = rows.find((x) => x.id === id);
+      return r ? { ...r } : undefined;
+    },
     markSent(id, at) {
       Object.assign(find(id), { status: 'sent', sentAt: at });
     },
@@ -146,6 +153,20 @@ describe('sendDue', () => {
       ['sent', '2026-05-04T10:00:00Z'],
       ['pending', null],
     ]);
+  });
+
+  it('reads each row when its turn comes: a row sent meanwhile (another run) is not sent again', async () => {
+    const store = memoryStore([row(1), row(2)]);
+    const t = transport();
+    const send = t.send.bind(t);
+    t.send = async (r) => {
+      await send(r);
+      // While row 1 goes out, another sender run delivers row 2.
+      if (r.id === 1) store.markSent(2, '2026-05-04T10:00:00Z');
+    };
+    const result = await sendDue(store, t, { now: '2026-05-04T10:00:00Z' });
+    expect(result).toEqual({ sent: 1, failed: 0, gaveUp: [] });
+    expect(t.sent).toEqual(['<VM-2026-0001.1@bot.example>']);
   });
 
   it('records a temporary failure with its backoff and keeps going with the other rows', async () => {

@@ -19,6 +19,7 @@ afterEach(() => {
 });
 
 const TABLES = [
+  'blob_chunks',
   'case_counters',
   'cases',
   'contacts',
@@ -105,6 +106,32 @@ describe('migrations', () => {
     ]);
     expect(second.countOutbox({ to: 'finder@example.net', since: NOW })).toBe(1);
     second.close();
+  });
+
+  it('migration 6 keeps large values written before it in their own column, readable as before', () => {
+    const db = new Database(path);
+    migrate(db, MIGRATIONS.slice(0, 5));
+    const big = Buffer.alloc(3 * 1024 * 1024 + 5, 0x61);
+    db.prepare('INSERT INTO raw_messages (message_id, raw, received_at) VALUES (?, ?, ?)').run(
+      '<m@x>',
+      big,
+      NOW,
+    );
+    db.close();
+
+    const store = openSqliteStore(path);
+    expect(store.db.prepare('SELECT chunks FROM raw_messages').all()).toEqual([{ chunks: 0 }]);
+    expect(store.getRawMessage(1)?.equals(big)).toBe(true);
+    // Written from now on: in slices.
+    const id = store.addRawMessage('<n@x>', big, NOW);
+    expect(
+      store.db.prepare('SELECT chunks, length(raw) AS n FROM raw_messages WHERE id = ?').get(id),
+    ).toEqual({
+      chunks: 4,
+      n: 0,
+    });
+    expect(store.getRawMessage(id)?.equals(big)).toBe(true);
+    store.close();
   });
 
   it('apply only the new ones to an older database', () => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SqliteStore } from '../../src/store/sqlite.js';
-import { openSqliteStore } from '../../src/store/sqlite.js';
+import { BLOB_CHUNK_BYTES, openSqliteStore } from '../../src/store/sqlite.js';
 import { NOW, outboxRow, sampleCase, tempDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -358,6 +358,85 @@ describe('inbound ledger and raw messages', () => {
   });
 });
 
+describe('large values in slices (migration 6)', () => {
+  /** Distinct bytes, so that a slice out of order or lost would show. */
+  const bytes = (n: number) => {
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) b[i] = (i * 131 + (i >> 20)) & 0xff;
+    return b;
+  };
+  const chunksOf = (kind: string) =>
+    (
+      store.db.prepare('SELECT count(*) AS n FROM blob_chunks WHERE kind = ?').get(kind) as {
+        n: number;
+      }
+    ).n;
+
+  it.each([
+    ['at the slice size: in its own column', BLOB_CHUNK_BYTES, 0],
+    ['one byte over: two slices', BLOB_CHUNK_BYTES + 1, 2],
+    ['3.5 slices: four', 3.5 * BLOB_CHUNK_BYTES, 4],
+  ])('a raw message %s, read back byte for byte', (_, size, slices) => {
+    const raw = bytes(size);
+    const id = store.addRawMessage('<big@example.net>', raw, NOW);
+    expect(chunksOf('raw')).toBe(slices);
+    expect(store.getRawMessage(id)?.equals(raw)).toBe(true);
+    expect(reopen().getRawMessage(id)?.equals(raw)).toBe(true);
+  });
+
+  it('an outbox row and a report attachment over the slice size, next to small ones', () => {
+    store.saveCase(sampleCase());
+    const big = bytes(2 * BLOB_CHUNK_BYTES + 7);
+    const small = Buffer.from('small');
+    const o1 = store.addOutbox(outboxRow({ messageId: '<big@x>', raw: big }));
+    const o2 = store.addOutbox(outboxRow({ messageId: '<small@x>', raw: small }));
+    store.addReport({
+      caseId: 'VM-2026-0001',
+      messageId: '<r@x>',
+      from: 'finder@example.net',
+      subject: 'S',
+      text: 'T',
+      attachments: [
+        { filename: 'core.bin', contentType: 'application/octet-stream', content: big },
+        { filename: 'a.txt', contentType: 'text/plain', content: small },
+      ],
+      receivedAt: NOW,
+    });
+    expect(chunksOf('outbox')).toBe(3);
+    expect(chunksOf('attachment')).toBe(3);
+    const s = reopen();
+    expect(s.getOutbox(o1)?.raw.equals(big)).toBe(true);
+    expect(s.getOutbox(o2)?.raw.equals(small)).toBe(true);
+    expect(s.outboxByMessageId('<big@x>')?.raw.equals(big)).toBe(true);
+    expect(s.listOutbox().map((r) => r.raw.length)).toEqual([big.length, small.length]);
+    const [report] = s.getReports('VM-2026-0001');
+    expect(
+      report?.attachments.map((a) => [a.filename, a.content.equals(a.filename === 'a.txt' ? small : big)]),
+    ).toEqual([
+      ['core.bin', true],
+      ['a.txt', true],
+    ]);
+  });
+
+  it('a value whose slices are not all there is an error, not a shorter value', () => {
+    const id = store.addRawMessage('<big@example.net>', bytes(2 * BLOB_CHUNK_BYTES), NOW);
+    store.db.prepare("DELETE FROM blob_chunks WHERE kind = 'raw' AND seq = 1").run();
+    expect(() => store.getRawMessage(id)).toThrow(`raw ${id}: 1 of its 2 stored slices found`);
+  });
+
+  it('a large value is written with its row or not at all', () => {
+    store.saveCase(sampleCase());
+    expect(() =>
+      store.transaction(() => {
+        store.addOutbox(outboxRow({ messageId: '<big@x>', raw: bytes(2 * BLOB_CHUNK_BYTES) }));
+        throw new Error('rolled back');
+      }),
+    ).toThrow('rolled back');
+    expect(count('outbox')).toBe(0);
+    expect(chunksOf('outbox')).toBe(0);
+  });
+});
+
 describe('outbox', () => {
   beforeEach(() => {
     store.saveCase(sampleCase());
@@ -439,7 +518,7 @@ describe('outbox', () => {
     store.addOutbox(outboxRow({ messageId: '<a@x>', nextAttemptAt: '2026-03-02T10:00:00.500Z' }));
     store.addOutbox(outboxRow({ messageId: '<b@x>', nextAttemptAt: '2026-03-02T09:00:00Z' }));
     store.addOutbox(outboxRow({ messageId: '<c@x>', nextAttemptAt: '2026-03-02T10:00:00+01:00' }));
-    const due = (now: string): number[] => store.dueOutbox(now).map((r) => r.id);
+    const due = (now: string): number[] => store.dueOutbox(now);
     expect(due('2026-03-02T08:59:59Z')).toEqual([]);
     expect(due('2026-03-02T09:00:00Z')).toEqual([2, 3]);
     expect(due('2026-03-02T10:00:00Z')).toEqual([2, 3]);
@@ -498,7 +577,9 @@ describe('outbox', () => {
     expect(pick('pending').map((r) => r.id)).toEqual([2]);
     expect(pick('failed').map((r) => r.id)).toEqual([3]);
     expect(store.dueOutbox('2026-03-02T10:04:59Z')).toEqual([]);
-    expect(store.dueOutbox('2026-03-02T10:05:00Z').map((r) => r.id)).toEqual([2]);
+    expect(store.dueOutbox('2026-03-02T10:05:00Z')).toEqual([2]);
+    expect(store.getOutbox(2)?.messageId).toBe('<b@x>');
+    expect(store.getOutbox(99)).toBeUndefined();
     expect(() => store.markSent(99, NOW)).toThrow('markSent: no outbox row 99');
     expect(() => store.markAttemptFailed(99, 'x', null)).toThrow('markAttemptFailed: no outbox row 99');
   });
