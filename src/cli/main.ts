@@ -27,8 +27,6 @@ import type { App } from './app.js';
 import { EXIT_TEMPFAIL, ingestMessages, releaseQuarantined } from './ingest.js';
 import { renderCase, renderCases, renderOutbox, renderQuarantine } from './show.js';
 import { renderTables } from './tables.js';
-import { runDemo } from '../demo/demo.js';
-import { runCommand } from '../daemon/run.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -484,6 +482,9 @@ export function buildProgram(io: Io, state: { exitCode: number } = { exitCode: E
     .action(async (opts: { once?: boolean }, cmd: Command) => {
       const g = globalsOf(cmd, env);
       validConfig(g.config, env);
+      // Loaded here: the daemon brings imapflow (~150 ms), which `ingest` from an MTA pipe,
+      // started once per mail, never needs.
+      const { runCommand } = await import('../daemon/run.js');
       state.exitCode = await runCommand({
         configPath: g.config,
         env,
@@ -733,6 +734,7 @@ export function buildProgram(io: Io, state: { exitCode: number } = { exitCode: E
     .description('play a whole disclosure case on the embedded default (fixtures/demo), printing each step')
     .option('--dir <dir>', 'working directory (default: a new temporary directory)')
     .action(async (opts: { dir?: string }) => {
+      const { runDemo } = await import('../demo/demo.js');
       state.exitCode = await runDemo({
         ...(opts.dir !== undefined ? { dir: opts.dir } : {}),
         fixtures: join(PACKAGE_ROOT, 'fixtures', 'demo'),
