@@ -16,7 +16,7 @@ import { ImapWatcher } from '../mail/imap.js';
 import { SmtpTransport } from '../outbound/transports.js';
 import type { ImapCursor } from '../store/port.js';
 import { BOT_DOMAIN, BOT_LOCAL, COORDINATOR, corpus } from './corpus.js';
-import { stats } from './figures.js';
+import { pairedRatio, stats } from './figures.js';
 import type { Figure } from './figures.js';
 import { BOT_LOGIN } from './mailstack.js';
 import type { BenchStack } from './mailstack.js';
@@ -163,21 +163,20 @@ export async function imapEndToEnd(stack: BenchStack, runs: number, cases: numbe
   } finally {
     await client.logout().catch(() => client.close());
   }
-  const a = stats(ours);
-  const b = stats(bare);
+  const ratio = pairedRatio(ours, bare);
   return {
     name: `IMAP end to end (${n} messages, ${cases} cases, appended to Dovecot → \`run --once\` → notifications accepted by Postfix)`,
     unit: 'msg/s',
     better: 'higher',
-    ...a,
+    ...stats(ours),
     baseline: {
       name: 'bare imapflow fetch + mailparser of the same mailbox, plus bare nodemailer sends of the same notifications',
-      ...b,
+      ...stats(bare),
     },
-    ratio: a.median / b.median,
+    ratio,
     target: 'ratio ≥ 0.7',
-    met: a.median / b.median >= 0.7,
-    note: `${runs} run(s)${runs < 5 ? ' (fewer than 5 to keep the bench short; BENCH_IMAP_RUNS=5 for more)' : ''}; ${notes.join(', ')}`,
+    met: ratio >= 0.7,
+    note: `${runs} run(s); ${notes.join(', ')}`,
   };
 }
 
@@ -215,15 +214,18 @@ async function fillMailbox(
 
 /**
  * 3. One poll with no new mail, mailbox of 10 vs 10,000 messages, cursor at the end. Measured
- * on the watcher itself: in session (pollMs 0, the interval between two passes: SELECT again +
- * UID FETCH of `last+1:*`), and as `run --once` does it (connect, log in, SELECT, fetch, log out).
+ * on the watcher itself: in session (pollMs 0: the interval between two passes, NOOP + UID
+ * FETCH of `last+1:*`), the same with a SELECT again on every poll (what the session does every
+ * `reselectMs`), and as `run --once` does it (connect, log in, STATUS, log out).
  */
 export async function idlePoll(stack: BenchStack, runs: number): Promise<Figure[]> {
   const sizes = [10, 10_000] as const;
   const boxes = new Map<number, { uidValidity: string; lastUid: number }>();
   for (const size of sizes) boxes.set(size, await fillMailbox(stack, `Poll${size}`, size));
-  const session = new Map<number, number[]>(sizes.map((s) => [s, []]));
-  const once = new Map<number, number[]>(sizes.map((s) => [s, []]));
+  const modes = ['session', 'reselect', 'once'] as const;
+  const times = new Map(modes.map((m) => [m, new Map<number, number[]>(sizes.map((s) => [s, []]))]));
+  const record = (mode: (typeof modes)[number], size: number, ms: number) =>
+    times.get(mode)?.get(size)?.push(ms);
   const tls = { ca: stack.ca, servername: 'localhost' };
   for (let r = 0; r < runs; r++) {
     for (const size of sizes) {
@@ -235,7 +237,7 @@ export async function idlePoll(stack: BenchStack, runs: number): Promise<Figure[
         lastUid: box.lastUid,
         updatedAt: '2026-03-02T00:00:00Z',
       };
-      const mk = (pollMs: number) =>
+      const mk = (timing: { pollMs: number; reselectMs?: number }) =>
         new ImapWatcher({
           settings: {
             host: '127.0.0.1',
@@ -257,47 +259,61 @@ export async function idlePoll(stack: BenchStack, runs: number): Promise<Figure[
           },
           handle: () => Promise.reject(new Error('a poll found mail')),
           logger: silentLogger,
-          timing: { pollMs },
+          timing,
         });
-      // In session: 30 polls back to back.
-      const w = mk(0);
-      w.start();
-      const until = Date.now() + 20_000;
-      while (passes.length < 31 && Date.now() < until) await sleep(20);
-      await w.stop();
-      if (w.status().fetched !== 0) throw new Error('a poll fetched mail');
-      const gaps = passes.slice(1, 31).map((p, i) => p - (passes[i] as number));
-      (session.get(size) as number[]).push(stats(gaps).median);
+      // In session: 30 polls back to back, NOOP (the default) and SELECT each time.
+      for (const [mode, reselectMs] of [
+        ['session', undefined],
+        ['reselect', 0],
+      ] as const) {
+        passes.length = 0;
+        const w = mk({ pollMs: 0, ...(reselectMs === undefined ? {} : { reselectMs }) });
+        w.start();
+        const until = Date.now() + 20_000;
+        while (passes.length < 31 && Date.now() < until) await sleep(20);
+        await w.stop();
+        if (w.status().fetched !== 0) throw new Error('a poll fetched mail');
+        const gaps = passes.slice(1, 31).map((p, i) => p - (passes[i] as number));
+        record(mode, size, stats(gaps).median);
+      }
       // As `run --once`: a whole session for one poll.
       const t0 = performance.now();
-      const got = await mk(60_000).drainOnce();
+      const got = await mk({ pollMs: 60_000 }).drainOnce();
       if (got !== 0) throw new Error('drainOnce found mail');
-      (once.get(size) as number[]).push(performance.now() - t0);
+      record('once', size, performance.now() - t0);
     }
+    const line = (mode: (typeof modes)[number], digits: number) =>
+      sizes.map((s) => `${s}: ${times.get(mode)?.get(s)?.at(-1)?.toFixed(digits)} ms`).join(', ');
     log(
-      `  idle poll run ${r + 1}: in session ${sizes.map((s) => `${s}: ${session.get(s)?.at(-1)?.toFixed(2)} ms`).join(', ')}; run --once ${sizes.map((s) => `${s}: ${once.get(s)?.at(-1)?.toFixed(0)} ms`).join(', ')}`,
+      `  idle poll run ${r + 1}: in session ${line('session', 2)}; SELECT each poll ${line('reselect', 2)}; run --once ${line('once', 0)}`,
     );
   }
-  const figures: Figure[] = [];
-  for (const [label, m] of [
-    ['in session (SELECT again + UID FETCH last+1:*; median of 30 polls per run)', session],
-    ['as `run --once` (TLS connect, login, SELECT, UID FETCH, logout)', once],
-  ] as const) {
+  const labels = {
+    session: 'in session (NOOP + UID FETCH last+1:*; median of 30 polls per run)',
+    reselect: 'in session with a SELECT again (done every reselectMs, 10 min by default: SELECT + UID FETCH)',
+    once: 'as `run --once` (TLS connect, login, STATUS, logout)',
+  };
+  return modes.map((mode) => {
+    const m = times.get(mode) as Map<number, number[]>;
     const big = stats(m.get(10_000) as number[]);
     const small = stats(m.get(10) as number[]);
     const ratio = big.median / small.median;
-    figures.push({
-      name: `idle poll, no new mail, 10,000 messages in the mailbox, ${label}`,
+    const figure: Figure = {
+      name: `idle poll, no new mail, 10,000 messages in the mailbox, ${labels[mode]}`,
       unit: 'ms',
       better: 'lower',
       ...big,
       baseline: { name: 'the same poll with 10 messages in the mailbox', ...small },
       ratio,
-      target: 'within 20% (ratio ≤ 1.2)',
-      met: ratio <= 1.2,
-    });
-  }
-  return figures;
+    };
+    if (mode === 'reselect') {
+      figure.note = 'no target: not a poll of its own; it replaces one poll in every 10 minutes';
+    } else {
+      figure.target = 'within 20% (ratio ≤ 1.2)';
+      figure.met = ratio <= 1.2;
+    }
+    return figure;
+  });
 }
 
 /**
