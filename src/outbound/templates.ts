@@ -111,12 +111,20 @@ class LayeredEta extends Eta {
     });
   }
 
+  /** Where each name was found (templates are compiled once and cached too: `cache: true`). */
+  private readonly found = new Map<string, string>();
+
   /** The first directory that has the file wins: the admin's, then the defaults. */
   override resolvePath = (name: string): string => {
+    const known = this.found.get(name);
+    if (known !== undefined) return known;
     if (!TEMPLATE_NAME.test(name)) throw new Error(`template name not allowed: ${JSON.stringify(name)}`);
     for (const dir of this.dirs) {
       const file = join(dir, name + EXTENSION);
-      if (existsSync(file)) return file;
+      if (existsSync(file)) {
+        this.found.set(name, file);
+        return file;
+      }
     }
     throw new Error(`no template ${name}${EXTENSION} in ${this.dirs.join(' or ')}`);
   };
