@@ -2,7 +2,10 @@
  * The SQLite implementation of the store port (better-sqlite3, synchronous).
  *
  * - WAL journal, `synchronous = FULL` (a commit survives power loss, not only a crash; only
- *   the marks of `relaxed()` do without, their loss being harmless), foreign keys on, a busy timeout so that the daemon and a CLI command can share the file.
+ *   the marks of `relaxed()` do without, their loss being harmless), foreign keys on, a busy
+ *   timeout so that the daemon and a CLI command can share the file.
+ * - Values over BLOB_CHUNK_BYTES are kept in `blob_chunks` slices (`insertWithBlob`,
+ *   `readBlob`).
  * - `transaction(fn)`: the outermost call is `BEGIN IMMEDIATE` (the write lock is taken at
  *   once, so a read-check-write such as the ledger check cannot race another process); nested
  *   calls are savepoints of the outer transaction.
