@@ -5,16 +5,15 @@
  * connection, a Dovecot restart and a Postfix outage. The steps build on each other (one case).
  */
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Daemon, Health } from '../../src/daemon/run.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
-import { USERS, eventually, freePort, header, mail, startMailStack } from '../helpers/mailstack.js';
+import { USERS, eventually, freePort, header, mail } from '../helpers/mailstack.js';
 import type { MailItem, MailStack } from '../helpers/mailstack.js';
-import { botConfig, memoryLogger, openDaemon } from './setup.js';
+import { botConfig, memoryLogger, openDaemon, useMailStack } from './setup.js';
 import type { BotSandbox } from './setup.js';
 
 let stack: MailStack;
-let setupError: unknown = null;
 let bot: BotSandbox;
 let daemon: Daemon | null = null;
 let healthPort: number;
@@ -72,24 +71,14 @@ let caseId = '';
 let reportId = '';
 let ack: MailItem;
 
-beforeAll(async () => {
-  try {
-    stack = await startMailStack();
-    healthPort = await freePort();
-    bot = botConfig(stack, { healthPort });
-  } catch (err) {
-    setupError = err;
-  }
-}, 300_000);
-
-// A mail stack that cannot start fails every test here (a failed beforeAll would skip them).
-beforeEach(() => {
-  if (setupError) throw setupError;
+useMailStack(async (s) => {
+  stack = s;
+  healthPort = await freePort();
+  bot = botConfig(stack, { healthPort });
 });
 
 afterAll(async () => {
   await stopDaemon().catch(() => undefined);
-  await stack?.destroy();
   bot?.cleanup();
 });
 

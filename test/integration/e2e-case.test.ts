@@ -8,12 +8,12 @@
  * health endpoint says IMAP connected, outbox empty. The steps build on each other (one case).
  */
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Daemon, Health } from '../../src/daemon/run.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
-import { USERS, eventually, freePort, header, mail, startMailStack } from '../helpers/mailstack.js';
+import { USERS, eventually, freePort, header, mail } from '../helpers/mailstack.js';
 import type { MailItem, MailStack, UserName } from '../helpers/mailstack.js';
-import { FAST, botConfig, memoryLogger, openDaemon } from './setup.js';
+import { FAST, botConfig, memoryLogger, openDaemon, useMailStack } from './setup.js';
 import type { BotSandbox } from './setup.js';
 
 const DOMAIN = USERS.bot.email.split('@')[1] as string;
@@ -21,7 +21,6 @@ const BOT_LOCAL = USERS.bot.email.split('@')[0] as string;
 const PARTICIPANTS: UserName[] = ['reporter', 'coordinator', 'alice', 'bob'];
 
 let stack: MailStack;
-let setupError: unknown = null;
 let bot: BotSandbox;
 let daemon: Daemon | null = null;
 let healthPort: number;
@@ -182,26 +181,16 @@ function outlookAccept(invitation: MailItem, ics: string): Buffer {
   );
 }
 
-beforeAll(async () => {
-  try {
-    stack = await startMailStack();
-    healthPort = await freePort();
-    bot = botConfig(stack, { healthPort });
-  } catch (err) {
-    setupError = err;
-  }
-}, 300_000);
-
-// A mail stack that cannot start fails every test here (a failed beforeAll would skip them).
-beforeEach(() => {
-  if (setupError) throw setupError;
+useMailStack(async (s) => {
+  stack = s;
+  healthPort = await freePort();
+  bot = botConfig(stack, { healthPort });
 });
 
 afterAll(async () => {
   const d = daemon;
   daemon = null;
   await d?.stop().catch(() => undefined);
-  await stack?.destroy();
   bot?.cleanup();
 });
 

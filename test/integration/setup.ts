@@ -4,10 +4,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Logger } from 'pino';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { Daemon } from '../../src/daemon/run.js';
 import type { DaemonOptions } from '../../src/daemon/run.js';
-import { USERS } from '../helpers/mailstack.js';
+import { USERS, startMailStack } from '../helpers/mailstack.js';
 import type { MailStack } from '../helpers/mailstack.js';
+
+/**
+ * One mail stack for the test file: started before its tests (then `ready` runs, e.g. to write
+ * the bot's config), destroyed after them, after the file's own afterAll hooks (vitest runs
+ * them in reverse order). A stack that cannot start fails every test of the file: a failed
+ * beforeAll would only skip them.
+ */
+export function useMailStack(ready: (stack: MailStack) => void | Promise<void>): void {
+  let stack: MailStack | undefined;
+  let setupError: unknown = null;
+  beforeAll(async () => {
+    try {
+      stack = await startMailStack();
+      await ready(stack);
+    } catch (err) {
+      setupError = err;
+    }
+  }, 300_000);
+  beforeEach(() => {
+    if (setupError) throw setupError;
+  });
+  afterAll(async () => {
+    await stack?.destroy();
+  });
+}
 
 export interface BotSandbox {
   dir: string;

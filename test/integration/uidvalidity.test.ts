@@ -3,37 +3,26 @@
  * back) makes the watcher rescan the mailbox from UID 1; the ledger turns what was applied
  * before into duplicates, so nothing is applied or answered twice.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../src/daemon/run.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
-import { USERS, eventually, mail, startMailStack } from '../helpers/mailstack.js';
+import { USERS, eventually, mail } from '../helpers/mailstack.js';
 import type { MailStack } from '../helpers/mailstack.js';
-import { botConfig, memoryLogger, openDaemon } from './setup.js';
+import { botConfig, memoryLogger, openDaemon, useMailStack } from './setup.js';
 import type { BotSandbox } from './setup.js';
 
 let stack: MailStack;
-let setupError: unknown = null;
 let bot: BotSandbox;
 let daemon: Daemon | null = null;
 const log = memoryLogger();
 
-beforeAll(async () => {
-  try {
-    stack = await startMailStack();
-    bot = botConfig(stack, { mailbox: 'Vultron' });
-  } catch (err) {
-    setupError = err;
-  }
-}, 300_000);
-
-// A mail stack that cannot start fails every test here (a failed beforeAll would skip them).
-beforeEach(() => {
-  if (setupError) throw setupError;
+useMailStack((s) => {
+  stack = s;
+  bot = botConfig(stack, { mailbox: 'Vultron' });
 });
 
 afterAll(async () => {
   await daemon?.stop().catch(() => undefined);
-  await stack?.destroy();
   bot?.cleanup();
 });
 

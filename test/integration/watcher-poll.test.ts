@@ -4,32 +4,17 @@
  * cost grows with the mailbox); `run --once` asks STATUS first and does not SELECT at all when
  * no UID above the cursor can exist. And the batch of handled messages is moved by one MOVE.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ImapWatcher } from '../../src/mail/imap.js';
 import type { FetchedMessage, ImapSettings, WatcherTiming } from '../../src/mail/imap.js';
 import type { ImapCursor } from '../../src/store/port.js';
-import { USERS, mail, sleep, startMailStack } from '../helpers/mailstack.js';
+import { USERS, mail, sleep } from '../helpers/mailstack.js';
 import type { MailStack } from '../helpers/mailstack.js';
-import { memoryLogger } from './setup.js';
+import { memoryLogger, useMailStack } from './setup.js';
 
 let stack: MailStack;
-let setupError: unknown = null;
-
-beforeAll(async () => {
-  try {
-    stack = await startMailStack();
-  } catch (err) {
-    setupError = err;
-  }
-}, 300_000);
-
-// A mail stack that cannot start fails every test here (a failed beforeAll would skip them).
-beforeEach(() => {
-  if (setupError) throw setupError;
-});
-
-afterAll(async () => {
-  await stack?.destroy();
+useMailStack((s) => {
+  stack = s;
 });
 
 function settings(mailbox: string, processedMailbox: string): ImapSettings {
