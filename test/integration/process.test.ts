@@ -7,20 +7,19 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { openApp } from '../../src/cli/app.js';
 import { ingestMessages } from '../../src/cli/ingest.js';
 import { isoSecond } from '../../src/mail/imap.js';
 import type { CaseSnapshot } from '../../src/protocol/index.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
 import { BIN, ensureBuilt } from '../helpers/build.js';
-import { USERS, eventually, header, mail, sleep, startMailStack } from '../helpers/mailstack.js';
+import { USERS, eventually, header, mail, sleep } from '../helpers/mailstack.js';
 import type { MailStack } from '../helpers/mailstack.js';
-import { botConfig } from './setup.js';
+import { botConfig, useMailStack } from './setup.js';
 import type { BotSandbox } from './setup.js';
 
 let stack: MailStack;
-let setupError: unknown = null;
 const sandboxes: BotSandbox[] = [];
 
 interface Proc {
@@ -68,21 +67,13 @@ function withConfig(bot: BotSandbox, change: (c: Json) => void): void {
   writeFileSync(bot.config, JSON.stringify(c, null, 2));
 }
 
-beforeAll(async () => {
-  try {
-    [stack] = await Promise.all([startMailStack(), ensureBuilt()]);
-  } catch (err) {
-    setupError = err;
-  }
-}, 300_000);
-
-// A mail stack that cannot start fails every test here (a failed beforeAll would skip them).
-beforeEach(() => {
-  if (setupError) throw setupError;
+// The tests run bin/ → dist/: bring dist/ up to date first (a no-op after `npm ci`).
+useMailStack(async (s) => {
+  stack = s;
+  await ensureBuilt();
 });
 
-afterAll(async () => {
-  await stack?.destroy();
+afterAll(() => {
   for (const s of sandboxes) s.cleanup();
 });
 
